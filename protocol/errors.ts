@@ -1,0 +1,122 @@
+/**
+ * The error catalogue: every error ddp-guard puts on the wire, with its stable code, its default
+ * reason and a one-line meaning. The README's tables are checked against these objects by a test.
+ */
+
+/** Meteor's wire shape of a client-safe error (`Meteor.Error` as EJSON). */
+export interface WireError {
+  isClientSafe: true;
+  error: string | number;
+  reason?: string;
+  details?: unknown;
+  message: string;
+  errorType: 'Meteor.Error';
+}
+
+/** Meteor's message text: `reason [error]`, or `[error]` without a reason. */
+export function errorMessageText(error: string | number, reason: string | undefined): string {
+  return reason ? `${reason} [${error}]` : `[${error}]`;
+}
+
+/**
+ * A client-safe error, the equivalent of `Meteor.Error`. Throw it from a method or a publication
+ * to send `error`, `reason` and `details` to the client; any other exception becomes 500
+ * `Internal server error` on the wire and is logged on the server.
+ */
+export class DdpError extends Error {
+  readonly isClientSafe = true as const;
+  readonly errorType = 'Meteor.Error' as const;
+  override name = 'DdpError';
+
+  constructor(
+    /** A stable code: a number (HTTP-like) or a string such as `totp-required`. */
+    readonly error: string | number,
+    /** Human-readable text. */
+    readonly reason?: string,
+    /** Anything EJSON can carry; sent to the client as is. */
+    readonly details?: unknown,
+  ) {
+    super(errorMessageText(error, reason));
+  }
+
+  /** The wire shape, with fields in Meteor's order; `reason` and `details` only when defined. */
+  toWire(): WireError {
+    const wire: Partial<WireError> = { isClientSafe: true, error: this.error };
+    if (this.reason !== undefined) wire.reason = this.reason;
+    if (this.details !== undefined) wire.details = this.details;
+    wire.message = this.message;
+    wire.errorType = 'Meteor.Error';
+    return wire as WireError;
+  }
+
+  /** Rebuild from a wire error (used by the client). */
+  static fromWire(wire: WireError): DdpError {
+    return new DdpError(wire.error, wire.reason, wire.details);
+  }
+}
+
+/** A type guard for anything shaped like a client-safe error, whatever class made it. */
+export function isClientSafeError(value: unknown): value is { isClientSafe: true; error: string | number; reason?: string; details?: unknown } {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return v.isClientSafe === true && (typeof v.error === 'string' || typeof v.error === 'number');
+}
+
+/** A type guard for the wire shape. */
+export function isWireError(value: unknown): value is WireError {
+  if (!isClientSafeError(value)) return false;
+  const v = value as unknown as Record<string, unknown>;
+  return typeof v.message === 'string' && (v.reason === undefined || typeof v.reason === 'string');
+}
+
+/** An entry of the catalogue of method and subscription errors. */
+export interface CatalogueEntry {
+  readonly error: string | number;
+  readonly reason: string;
+  readonly meaning: string;
+}
+
+/**
+ * Errors sent in `result.error` and `nosub.error`. Reasons with `%s` take an argument.
+ */
+export const METHOD_ERRORS = Object.freeze({
+  methodNotFound: { error: 404, reason: "Method '%s' not found", meaning: 'No method of that name is registered.' },
+  subscriptionNotFound: { error: 404, reason: "Subscription '%s' not found", meaning: 'No publication of that name is registered.' },
+  matchFailed: { error: 400, reason: 'Match failed', meaning: 'The parameters failed validation.' },
+  internal: { error: 500, reason: 'Internal server error', meaning: 'An unexpected exception; the real error is logged on the server, never sent.' },
+  tooManyRequests: { error: 'too-many-requests', reason: 'Error, too many requests. Please slow down. You must wait %s seconds before trying again.', meaning: 'A rate-limit rule matched; `details.timeToReset` is in milliseconds.' },
+  notLoggedIn: { error: 401, reason: 'You must be logged in', meaning: 'The method or publication needs a logged-in user.' },
+  tooManyInFlight: { error: 'too-many-methods', reason: 'Too many methods in flight on this connection', meaning: 'The connection passed `maxMethodsInFlight`.' },
+  tooManySubscriptions: { error: 'too-many-subscriptions', reason: 'Too many subscriptions on this connection', meaning: 'The connection passed `maxSubscriptions`.' },
+  serverShuttingDown: { error: 503, reason: 'Server shutting down', meaning: 'The server is closing and takes no new work.' },
+  loginFailed: { error: 403, reason: 'Something went wrong. Please check your credentials.', meaning: 'Wrong password or unknown user: the same answer for both, so usernames cannot be probed.' },
+  tokenExpired: { error: 403, reason: "You've been logged out by the server. Please log in again.", meaning: 'The resume token is unknown or expired.' },
+  totpRequired: { error: 'totp-required', reason: 'TOTP Required', meaning: 'A second factor is needed: retry with `{twoFactorCode, twoFactorMethod}` as the last parameter.' },
+  totpInvalid: { error: 'totp-invalid', reason: 'TOTP Invalid', meaning: 'The code was wrong, expired or already used.' },
+  // Rocket.Chat's exact text, misspelling included: clients compare it.
+  totpMaxAttempts: { error: 'totp-max-attempts', reason: 'TOTP Maximun Failed Attempts Reached', meaning: 'Too many wrong codes: this factor is locked for `details.lockedFor` ms.' },
+} satisfies Record<string, CatalogueEntry>);
+
+export type MethodErrorName = keyof typeof METHOD_ERRORS;
+
+/** Build the `DdpError` of a catalogue entry, filling `%s` with `arg`. */
+export function catalogueError(name: MethodErrorName, arg?: string | number, details?: unknown): DdpError {
+  const entry: CatalogueEntry = METHOD_ERRORS[name];
+  const reason = arg === undefined ? entry.reason : entry.reason.replace('%s', String(arg));
+  return new DdpError(entry.error, reason, details);
+}
+
+/**
+ * Reasons of `{msg:'error'}` protocol errors: the frame was not understood. The connection stays
+ * usable after each of them.
+ */
+export const PROTOCOL_ERRORS = Object.freeze({
+  parseError: { reason: 'Parse error', meaning: 'The frame is not JSON, or not valid EJSON (a bad `$date`, `$binary`, unknown `$type`, a forbidden key such as `__proto__`, nesting too deep).' },
+  badRequest: { reason: 'Bad request', meaning: 'The frame is JSON but not a DDP message (no `msg`, an unknown `msg`, a non-object).' },
+  mustConnectFirst: { reason: 'Must connect first', meaning: 'A message other than `connect` (or `ping`) arrived before the handshake.' },
+  alreadyConnected: { reason: 'Already connected', meaning: 'A second `connect` on a connected socket.' },
+  malformedMethod: { reason: 'Malformed method invocation', meaning: '`method` without a string `id` or `method`, with non-array `params` or a non-string `randomSeed`.' },
+  malformedSubscription: { reason: 'Malformed subscription', meaning: '`sub` or `unsub` without a string `id`, `sub` without a string `name` or with non-array `params`.' },
+} as const);
+
+export type ProtocolErrorName = keyof typeof PROTOCOL_ERRORS;

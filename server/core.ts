@@ -1,0 +1,25 @@
+/**
+ * The parts of a server that sessions share: options, logger, registries, pipeline, dispatcher,
+ * and the set of live sessions.
+ */
+import type { ResolvedOptions } from './options.js';
+import type { Logger } from './logger.js';
+import type { Clock } from './clock.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { Pipeline } from './pipeline.js';
+import type { PublicationRegistry } from './publications/registry.js';
+import type { Session } from './session.js';
+
+export interface ServerCore {
+  readonly options: ResolvedOptions;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly dispatcher: Dispatcher;
+  readonly pipeline: Pipeline;
+  readonly publications: PublicationRegistry;
+  isShuttingDown(): boolean;
+  /** A session finished its handshake. */
+  sessionStarted(session: Session): void;
+  /** A connected session closed. */
+  sessionEnded(session: Session): void;
+}

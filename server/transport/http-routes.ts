@@ -1,0 +1,71 @@
+/**
+ * Plain HTTP on the WebSocket's port: a tiny exact-path router. `/sockjs/info` is built in;
+ * higher layers (the REST API, health checks, the account page) add routes.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sockJsInfo } from './sockjs.js';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => void | Promise<void>;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  keys: string[];
+  handler: RouteHandler;
+}
+
+/** Send a JSON body with a status. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.end(text);
+}
+
+export class HttpRouter {
+  private readonly routes: Route[] = [];
+
+  constructor(private readonly onError: (err: unknown, req: IncomingMessage) => void, sockjs: boolean) {
+    if (sockjs) {
+      this.add('GET', '/sockjs/info', (_req, res) => sendJson(res, 200, sockJsInfo(), { 'access-control-allow-origin': '*' }));
+    }
+  }
+
+  /** Add a route; `:name` segments capture a parameter (e.g. `/api/v1/method.call/:method`). */
+  add(method: string, path: string, handler: RouteHandler): void {
+    const keys: string[] = [];
+    const source = path.split('/').map((segment) => {
+      if (segment.startsWith(':')) {
+        keys.push(segment.slice(1));
+        return '([^/]+)';
+      }
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    }).join('/');
+    this.routes.push({ method: method.toUpperCase(), pattern: new RegExp(`^${source}/?$`), keys, handler });
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0]!;
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const m = route.pattern.exec(path);
+      if (!m) continue;
+      pathMatched = true;
+      if (route.method !== req.method) continue;
+      const params: Record<string, string> = {};
+      route.keys.forEach((key, i) => {
+        params[key] = decodeURIComponent(m[i + 1]!);
+      });
+      Promise.resolve()
+        .then(() => route.handler(req, res, params))
+        .catch((err: unknown) => {
+          this.onError(err, req);
+          if (!res.headersSent) sendJson(res, 500, { success: false, error: 'Internal server error' });
+          else res.destroy();
+        });
+      return;
+    }
+    if (pathMatched) sendJson(res, 405, { success: false, error: `Method ${req.method ?? ''} not allowed on ${path}` });
+    else if (path === '/websocket' || path === '/websocket/') sendJson(res, 426, { success: false, error: 'This endpoint speaks DDP over WebSocket: connect with a WebSocket client' }, { upgrade: 'websocket' });
+    else sendJson(res, 404, { success: false, error: `Not found: ${path}` });
+  }
+}

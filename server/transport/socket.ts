@@ -1,0 +1,24 @@
+/**
+ * What a session needs from a socket. The WebSocket and SockJS transports implement it; the
+ * session never sees `ws`.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+export interface DdpSocket {
+  /** Send DDP message texts, in order. Several at once may share one write. */
+  send(frames: readonly string[]): void;
+  /** Close with a code from `CLOSE_CODES` and a short reason. Idempotent. */
+  close(code: number, reason: string): void;
+  /** The peer's address as the socket sees it. */
+  readonly remoteAddress: string;
+  /** The HTTP headers of the upgrade request. */
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** What a transport calls on the session that owns a socket. */
+export interface SocketHandler {
+  /** One text frame (one DDP message) arrived. */
+  receive(text: string): void;
+  /** The socket closed, for whatever reason; called once. */
+  closed(code: number): void;
+}

@@ -1,0 +1,184 @@
+/**
+ * The WebSocket transport: the only importer of `ws`. Routes upgrades to `/websocket` (raw DDP,
+ * one message per text frame) and to SockJS's `/sockjs/:server/:session/websocket` (SockJS
+ * framing), enforces text-only frames, the frame size limit, the buffered-output limit, the
+ * origin allow-list and the per-address connection limit.
+ */
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import { CLOSE_CODES } from '../../protocol/constants.js';
+import type { ResolvedOptions } from '../options.js';
+import type { Logger } from '../logger.js';
+import type { DdpSocket, SocketHandler } from './socket.js';
+import { clientAddressOf } from '../connection-info.js';
+import { decodeSockJsFrame, encodeSockJsClose, encodeSockJsMessages, SOCKJS_OPEN, isSockJsWebSocketPath } from './sockjs.js';
+
+/** Called for each accepted socket; returns the handler that receives its frames. */
+export type AcceptSocket = (socket: DdpSocket) => SocketHandler;
+
+type Framing = 'raw' | 'sockjs';
+
+/** Grace period for the closing handshake of a client that does not read, before the TCP socket is destroyed. */
+const SLOW_CONSUMER_GRACE_MS = 1000;
+
+class WsDdpSocket implements DdpSocket {
+  readonly remoteAddress: string;
+  private closing = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly tcp: Socket,
+    readonly headers: IncomingMessage['headers'],
+    private readonly framing: Framing,
+    private readonly maxBufferedBytes: number,
+  ) {
+    this.remoteAddress = tcp.remoteAddress ?? '';
+  }
+
+  send(frames: readonly string[]): void {
+    if (this.closing || this.ws.readyState !== WebSocket.OPEN || frames.length === 0) return;
+    if (this.framing === 'sockjs') {
+      this.ws.send(encodeSockJsMessages(frames));
+    } else if (frames.length === 1) {
+      this.ws.send(frames[0]!);
+    } else {
+      // One write for several frames (`result` + `updated`): cork holds ws's per-frame writes.
+      this.tcp.cork();
+      for (const frame of frames) this.ws.send(frame);
+      this.tcp.uncork();
+    }
+    if (this.ws.bufferedAmount > this.maxBufferedBytes) {
+      this.close(CLOSE_CODES.slowConsumer, 'Client does not read: buffered output limit exceeded');
+      setTimeout(() => this.ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.framing === 'sockjs') this.ws.send(encodeSockJsClose(code, reason));
+    this.ws.close(code, reason);
+  }
+}
+
+/** Count of open sockets per client address, for `maxConnectionsPerAddress`. */
+class AddressCounter {
+  private readonly counts = new Map<string, number>();
+  add(address: string): number {
+    const n = (this.counts.get(address) ?? 0) + 1;
+    this.counts.set(address, n);
+    return n;
+  }
+  remove(address: string): void {
+    const n = (this.counts.get(address) ?? 1) - 1;
+    if (n <= 0) this.counts.delete(address);
+    else this.counts.set(address, n);
+  }
+}
+
+/** The WebSocket side of a server: attach to an HTTP server's `upgrade` event. */
+export class WebSocketTransport {
+  private readonly wss: WebSocketServer;
+  private readonly addresses = new AddressCounter();
+  private readonly open = new Set<WsDdpSocket>();
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly accept: AcceptSocket,
+    private readonly logger: Logger,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxFrameBytes,
+      clientTracking: false,
+      perMessageDeflate: options.perMessageDeflate
+        ? { threshold: 1024, zlibDeflateOptions: { level: 1 }, serverNoContextTakeover: true, clientNoContextTakeover: true }
+        : false,
+    });
+  }
+
+  /** Number of open sockets. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  attach(server: HttpServer): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '/').split('?')[0]!;
+    let framing: Framing;
+    if (path === '/websocket' || path === '/websocket/') framing = 'raw';
+    else if (this.options.sockjs && isSockJsWebSocketPath(path)) framing = 'sockjs';
+    else return rejectUpgrade(socket, 404, 'Not Found');
+    const origin = req.headers.origin;
+    if (this.options.allowedOrigins !== null && origin !== undefined && !this.options.allowedOrigins.includes(origin)) {
+      return rejectUpgrade(socket, 403, 'Forbidden');
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws, socket as Socket, req, framing));
+  }
+
+  private connection(ws: WebSocket, tcp: Socket, req: IncomingMessage, framing: Framing): void {
+    const ddpSocket = new WsDdpSocket(ws, tcp, req.headers, framing, this.options.maxBufferedBytes);
+    const address = clientAddressOf(ddpSocket.remoteAddress, req.headers, this.options.httpForwardedCount);
+    this.open.add(ddpSocket);
+    const count = this.addresses.add(address);
+    let handler: SocketHandler | null = null;
+    let closed = false;
+    ws.on('close', (code: number) => {
+      if (closed) return;
+      closed = true;
+      this.open.delete(ddpSocket);
+      this.addresses.remove(address);
+      handler?.closed(code);
+    });
+    ws.on('error', (err: Error) => this.logger.debug({ err: err.message, remoteAddress: ddpSocket.remoteAddress }, 'websocket error'));
+    if (framing === 'sockjs') ws.send(SOCKJS_OPEN);
+    if (this.options.maxConnectionsPerAddress > 0 && count > this.options.maxConnectionsPerAddress) {
+      ddpSocket.close(CLOSE_CODES.tryAgainLater, 'Too many connections from this address');
+      return;
+    }
+    handler = this.accept(ddpSocket);
+    const receiver = handler;
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        ddpSocket.close(CLOSE_CODES.unsupportedData, 'Binary frames are not supported: DDP is text only');
+        return;
+      }
+      const text = rawToString(data);
+      if (framing === 'raw') {
+        receiver.receive(text);
+        return;
+      }
+      const messages = decodeSockJsFrame(text);
+      if (messages === null) {
+        ddpSocket.close(CLOSE_CODES.protocolError, 'Broken SockJS framing');
+        return;
+      }
+      for (const message of messages) receiver.receive(message);
+    });
+  }
+
+  /** Close every socket with `code` (used by shutdown). */
+  closeAll(code: number, reason: string): void {
+    for (const socket of this.open) socket.close(code, reason);
+  }
+
+  close(): void {
+    this.wss.close();
+  }
+}
+
+function rawToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+function rejectUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
