@@ -1,0 +1,9 @@
+/**
+ * Storage layer: the contract, its errors and the stores.
+ * @module
+ */
+export * from './contract.js';
+export * from './errors.js';
+export { createMemoryStore } from './memory.js';
+export { createSqliteStore, DEFAULT_BUSY_TIMEOUT_MS, type SqliteStoreOptions } from './sqlite/index.js';
+export { openStore } from './open.js';

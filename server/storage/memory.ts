@@ -1,0 +1,30 @@
+/**
+ * In-memory store for tests and throw-away servers. Every method runs to completion without
+ * an `await` between its reads and writes, so each one is atomic on Node's single thread.
+ * @module
+ */
+import type { Store } from './contract.js';
+import { memoryLoginTokenStore, memoryPersonalTokenStore, memoryUserStore } from './memory/accounts.js';
+import { MemoryData } from './memory/data.js';
+import { memoryAttemptStore, memoryAuditStore, memoryCodeStore, memoryTwoFactorStore } from './memory/security.js';
+
+/** Creates an empty in-memory store. Data lives as long as the returned object. */
+export function createMemoryStore(): Store {
+  const d = new MemoryData();
+  return {
+    kind: 'memory',
+    users: memoryUserStore(d),
+    loginTokens: memoryLoginTokenStore(d),
+    personalTokens: memoryPersonalTokenStore(d),
+    twoFactor: memoryTwoFactorStore(d),
+    codes: memoryCodeStore(d),
+    attempts: memoryAttemptStore(d),
+    audit: memoryAuditStore(d),
+    async ping() {
+      d.check();
+    },
+    async close() {
+      d.closed = true;
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * The memory store's state, shared by its sub-stores.
+ * @module
+ */
+import type { AttemptState, AuditRecord, CodeRecord, LoginTokenRecord, PersonalTokenRecord, UserRecord } from '../contract.js';
+import { StoreNotFoundError, StoreUnavailableError } from '../errors.js';
+
+/** Stored 2FA row; backup codes as a set of hashes. */
+export interface TwoFactorRow {
+  totpEnabled: boolean;
+  totpSecret: string | null;
+  pendingTotpSecret: string | null;
+  lastTotpStep: number | null;
+  emailEnabled: boolean;
+  backupCodes: Set<string>;
+}
+
+/** Copies a record so callers never hold a reference into the store (Dates included). */
+export const copy = <T>(value: T): T => structuredClone(value);
+
+/** All the maps; `closed` makes use-after-close fail the way a real database would. */
+export class MemoryData {
+  closed = false;
+  readonly users = new Map<string, UserRecord>();
+  readonly usernames = new Map<string, string>();
+  readonly emails = new Map<string, string>();
+  readonly loginTokens = new Map<string, LoginTokenRecord>();
+  readonly personalTokens = new Map<string, PersonalTokenRecord>();
+  readonly twoFactor = new Map<string, TwoFactorRow>();
+  codes: CodeRecord[] = [];
+  readonly attempts = new Map<string, AttemptState>();
+  readonly audit: AuditRecord[] = [];
+  nextAuditId = 1;
+
+  check(): void {
+    if (this.closed) throw new StoreUnavailableError('The memory store is closed; open a new one');
+  }
+
+  requireUser(userId: string): void {
+    this.check();
+    if (!this.users.has(userId)) throw new StoreNotFoundError(userId);
+  }
+
+  twoFactorRow(userId: string): TwoFactorRow {
+    this.requireUser(userId);
+    let row = this.twoFactor.get(userId);
+    if (!row) {
+      row = {
+        totpEnabled: false,
+        totpSecret: null,
+        pendingTotpSecret: null,
+        lastTotpStep: null,
+        emailEnabled: false,
+        backupCodes: new Set(),
+      };
+      this.twoFactor.set(userId, row);
+    }
+    return row;
+  }
+}
+
+/** Key of one (user, factor) counter. */
+export const attemptKey = (userId: string, factor: string): string => `${userId}\u0000${factor}`;

@@ -1,0 +1,56 @@
+/**
+ * The storage contract suite: every store runs exactly these tests.
+ */
+import { expect } from 'chai';
+import type { Store } from '../../server/storage/contract.js';
+import { StoreUnavailableError } from '../../server/storage/errors.js';
+import { attemptContract, auditContract } from './contract-attempts.js';
+import { codeContract } from './contract-codes.js';
+import { loginTokenContract, personalTokenContract } from './contract-tokens.js';
+import { twoFactorContract } from './contract-two-factor.js';
+import { userContract } from './contract-users.js';
+import { rejection } from './helpers.js';
+
+/**
+ * Defines the contract tests for one store implementation.
+ * @param name shown in the test titles
+ * @param open returns a fresh, empty store; called before every test (closed after it)
+ */
+export function storeContract(name: string, open: () => Promise<Store>): void {
+  describe(`storage contract: ${name}`, () => {
+    let current: Store | undefined;
+    const store = (): Store => {
+      if (!current) throw new Error('no store open');
+      return current;
+    };
+
+    beforeEach(async () => {
+      current = await open();
+    });
+    afterEach(async () => {
+      await current?.close();
+      current = undefined;
+    });
+
+    describe('store', () => {
+      it('names its kind and answers ping', async () => {
+        expect(store().kind).to.be.a('string').and.not.equal('');
+        await store().ping();
+      });
+
+      it('fails with StoreUnavailableError once closed', async () => {
+        await store().close();
+        expect(await rejection(store().ping())).to.be.instanceOf(StoreUnavailableError);
+        expect(await rejection(store().users.findById('x'))).to.be.instanceOf(StoreUnavailableError);
+      });
+    });
+
+    userContract(store);
+    loginTokenContract(store);
+    personalTokenContract(store);
+    twoFactorContract(store);
+    codeContract(store);
+    attemptContract(store);
+    auditContract(store);
+  });
+}
