@@ -1,0 +1,31 @@
+/**
+ * Worker-thread side of the password hasher: runs bcrypt off the main event loop. One job
+ * at a time per worker, so the synchronous bcryptjs calls (fastest in a worker) are fine.
+ */
+import { parentPort } from 'node:worker_threads';
+import bcrypt from 'bcryptjs';
+
+/** A job sent by the pool. */
+export type PasswordWorkerRequest =
+  | { id: number; op: 'hash'; digest: string; cost: number }
+  | { id: number; op: 'compare'; digest: string; hash: string };
+
+/** The worker's answer to one job. */
+export type PasswordWorkerResponse =
+  | { id: number; ok: true; value: string | boolean }
+  | { id: number; ok: false; message: string };
+
+function run(req: PasswordWorkerRequest): PasswordWorkerResponse {
+  try {
+    const value =
+      req.op === 'hash' ? bcrypt.hashSync(req.digest, req.cost) : bcrypt.compareSync(req.digest, req.hash);
+    return { id: req.id, ok: true, value };
+  } catch (err) {
+    return { id: req.id, ok: false, message: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+// Imported outside a worker (e.g. by a type check or a stray import) this file does nothing.
+parentPort?.on('message', (req: PasswordWorkerRequest) => {
+  parentPort?.postMessage(run(req));
+});

@@ -1,0 +1,110 @@
+/** A rendered message, ready for `Mailer.send` once `to` is added. */
+export interface MailContent {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+const HTML_ESCAPES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+}
+
+/** Only http(s) links become clickable; anything else (javascript:, data:) is shown as text. */
+function isWebUrl(url: string): boolean {
+  try {
+    const p = new URL(url).protocol;
+    return p === 'https:' || p === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+function page(paragraphs: string[]): string {
+  return `<!doctype html>\n<html><body>\n${paragraphs.map((p) => `<p>${p}</p>`).join('\n')}\n</body></html>\n`;
+}
+
+function minutes(n: number): string {
+  return n === 1 ? '1 minute' : `${n} minutes`;
+}
+
+/** Input of {@link twoFactorCodeMail}. */
+export interface TwoFactorCodeMailInput {
+  code: string;
+  expiresInMinutes: number;
+  username: string;
+}
+
+/** The email carrying a 2FA code. The code is in the subject so it shows in notifications. */
+export function twoFactorCodeMail({ code, expiresInMinutes, username }: TwoFactorCodeMailInput): MailContent {
+  const intro = `Hello ${username},`;
+  const body = `your verification code is ${code}. It expires in ${minutes(expiresInMinutes)} and works once.`;
+  const warn = 'If you did not try to sign in or confirm an action, someone may know your password: change it.';
+  return {
+    subject: `Your verification code: ${code}`,
+    text: `${intro}\n\n${body}\n\n${warn}\n`,
+    html: page([
+      escapeHtml(intro),
+      `your verification code is <strong style="font-size:1.4em;letter-spacing:0.1em">${escapeHtml(code)}</strong>. ` +
+        `It expires in ${escapeHtml(minutes(expiresInMinutes))} and works once.`,
+      escapeHtml(warn),
+    ]),
+  };
+}
+
+/** Input of {@link verifyEmailMail}: a link to click, or a token to paste. */
+export type VerifyEmailMailInput =
+  | { username: string; url: string; token?: undefined }
+  | { username: string; token: string; url?: undefined };
+
+/** The email that confirms an address belongs to the user. */
+export function verifyEmailMail(input: VerifyEmailMailInput): MailContent {
+  const intro = `Hello ${input.username},`;
+  const ignore = 'If you did not add this address, ignore this message.';
+  if (input.url !== undefined) {
+    const link = isWebUrl(input.url)
+      ? `<a href="${escapeHtml(input.url)}">${escapeHtml(input.url)}</a>`
+      : escapeHtml(input.url);
+    return {
+      subject: 'Verify your email address',
+      text: `${intro}\n\nTo verify your email address, open this link:\n\n${input.url}\n\n${ignore}\n`,
+      html: page([escapeHtml(intro), `To verify your email address, open this link:<br>${link}`, escapeHtml(ignore)]),
+    };
+  }
+  return {
+    subject: 'Verify your email address',
+    text: `${intro}\n\nTo verify your email address, enter this token:\n\n${input.token}\n\n${ignore}\n`,
+    html: page([
+      escapeHtml(intro),
+      `To verify your email address, enter this token:<br><code>${escapeHtml(input.token)}</code>`,
+      escapeHtml(ignore),
+    ]),
+  };
+}
+
+/** Input of {@link resetPasswordMail}. */
+export interface ResetPasswordMailInput {
+  token: string;
+  username: string;
+  expiresInMinutes: number;
+}
+
+/** The email with a password-reset token. */
+export function resetPasswordMail({ token, username, expiresInMinutes }: ResetPasswordMailInput): MailContent {
+  const intro = `Hello ${username},`;
+  const body = `someone asked to reset your password. Use this token within ${minutes(expiresInMinutes)}:`;
+  const ignore = 'If it was not you, ignore this message: your password stays as it is.';
+  return {
+    subject: 'Reset your password',
+    text: `${intro}\n\n${body}\n\n${token}\n\n${ignore}\n`,
+    html: page([escapeHtml(intro), `${escapeHtml(body)}<br><code>${escapeHtml(token)}</code>`, escapeHtml(ignore)]),
+  };
+}
