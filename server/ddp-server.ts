@@ -60,6 +60,8 @@ export class DdpServer implements ServerCore {
   private readonly transport: WebSocketTransport;
   private shuttingDown = false;
   private closing: Promise<void> | null = null;
+  private readonly startup: (() => Promise<void>)[] = [];
+  private readonly teardown: (() => Promise<void>)[] = [];
   private readonly sessionListeners: { started: ((s: Session) => void)[]; ended: ((s: Session) => void)[] } = { started: [], ended: [] };
 
   constructor(options: ServerOptions = {}, rateLimitCounters?: RateLimitCounters) {
@@ -157,8 +159,24 @@ export class DdpServer implements ServerCore {
     return stats;
   }
 
+  /** Run `fn` before `listen()` binds (open the store...); a failure fails `listen()`. */
+  beforeListen(fn: () => Promise<void>): void {
+    this.startup.push(fn);
+  }
+
+  /** Run `fn` at the end of `close()` (close the store...). */
+  afterClose(fn: () => Promise<void>): void {
+    this.teardown.push(fn);
+  }
+
+  /** Visit every live session (used to end sessions whose tokens were revoked). */
+  forEachSession(fn: (session: Session) => void): void {
+    for (const session of this.allSessions) fn(session);
+  }
+
   /** Start listening; resolves with the bound address. A port in use is a clear error. */
-  listen(): Promise<AddressInfo> {
+  async listen(): Promise<AddressInfo> {
+    for (const fn of this.startup) await fn();
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         if (err.code === 'EADDRINUSE') reject(new Error(`Port ${this.options.port} on ${this.options.host} is already in use: stop the other process or choose another port (--port)`));
@@ -208,6 +226,7 @@ export class DdpServer implements ServerCore {
     this.transport.close();
     this.httpServer.closeAllConnections();
     await serverClosed;
+    for (const fn of this.teardown) await fn();
     this.logger.info({}, 'server closed');
   }
 

@@ -20,8 +20,24 @@ export interface InvokeRequest {
   twoFactorChecked?: boolean;
 }
 
+const CALLER = Symbol('caller');
+
+/**
+ * The caller behind a method's `this` — for built-in account and 2FA methods, which change the
+ * login. Application code uses `this.userId` and `this.connection`.
+ */
+export function callerOf(self: MethodThis): Caller {
+  const caller = (self as Partial<Record<typeof CALLER, Caller>>)[CALLER];
+  if (!caller) throw new Error('callerOf() needs the `this` of a method invocation');
+  return caller;
+}
+
 class MethodInvocation implements MethodThis {
   readonly isSimulation = false as const;
+
+  get [CALLER](): Caller {
+    return this.call_.caller;
+  }
 
   constructor(
     private readonly dispatcher: Dispatcher,

@@ -1,8 +1,17 @@
 /**
- * ddp-guard/server: create a DDP server with the 2FA guard in front of every method.
+ * ddp-guard/server: create a DDP server with accounts and the 2FA guard in front of every
+ * method registered with `twoFactor`.
  */
 import { DdpServer } from './ddp-server.js';
 import type { ServerOptions } from './options.js';
+import { ServiceContainer } from './services.js';
+import { TwoFactorGuard } from './two-factor/guard.js';
+import { twoFactorHook } from './two-factor/hook.js';
+import { installTwoFactorMethods } from './two-factor/methods.js';
+import { installPersonalTokenMethods } from './two-factor/personal-tokens.js';
+import { installAccountMethods } from './accounts/methods.js';
+import { publishOwnUser } from './accounts/user-publication.js';
+import type { SessionEnumerator } from './accounts/session-control.js';
 
 export { DdpServer, type ServerStats } from './ddp-server.js';
 export { DEFAULTS, OptionError, resolveOptions, type ServerOptions, type ResolvedOptions } from './options.js';
@@ -16,8 +25,36 @@ export type { RateLimitRule, RateLimitSpec } from './rate-limit.js';
 export type { ConnectionInfo } from './connection-info.js';
 export { createJsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
 export { ManualClock, systemClock, type Clock } from './clock.js';
+export type { Store } from './storage/contract.js';
+export type { Mailer } from './mail/mailer.js';
+
+/** A ddp-guard server: the DDP server plus accounts, the 2FA guard and its services. */
+export interface GuardServer extends DdpServer {
+  /** The store, mailer, hasher and keys, opened on first use (at the latest by `listen()`). */
+  readonly services: ServiceContainer;
+  /** The 2FA guard (after `listen()`). */
+  guard(): Promise<TwoFactorGuard>;
+}
 
 /** Create a server. Options are validated now; a bad one throws `OptionError` naming it. */
-export function createServer(options: ServerOptions = {}): DdpServer {
-  return new DdpServer(options);
+export function createServer(options: ServerOptions = {}): GuardServer {
+  const server = new DdpServer(options);
+  const services = new ServiceContainer(server.options, server.logger, server.clock, {
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.mailer ? { mailer: options.mailer } : {}),
+  });
+  let guardInstance: Promise<TwoFactorGuard> | null = null;
+  const guard = (): Promise<TwoFactorGuard> => (guardInstance ??= services.get().then((s) => new TwoFactorGuard(s)));
+  const each: SessionEnumerator = (fn) => server.forEachSession(fn);
+
+  server.addHook(twoFactorHook(services, guard));
+  installAccountMethods(server, services, guard, TwoFactorGuard, each);
+  installTwoFactorMethods(server, services, guard, each);
+  installPersonalTokenMethods(server, services, each);
+  publishOwnUser(server, services);
+  server.beforeListen(async () => {
+    await guard();
+  });
+  server.afterClose(() => services.close());
+  return Object.assign(server, { services, guard });
 }

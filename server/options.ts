@@ -4,6 +4,8 @@
  */
 import type { Logger } from './logger.js';
 import type { Clock } from './clock.js';
+import type { Store } from './storage/contract.js';
+import type { Mailer } from './mail/mailer.js';
 
 const MiB = 1024 * 1024;
 
@@ -41,22 +43,87 @@ export const DEFAULTS = Object.freeze({
   shutdownTimeoutMs: 10_000,
   /** Largest HTTP request body, in bytes. @default 1 MiB */
   maxBodyBytes: 1 * MiB,
+
+  // ---- storage, secrets, mail ----
+  /** The database: a SQLite file, `:memory:`, `memory` (in-process store) or a `postgres://` URL. @default './data/ddp-guard.sqlite' */
+  db: './data/ddp-guard.sqlite',
+  /** The server secret (≥ 32 bytes as hex or base64); `null` reads or creates `<db folder>/ddp-guard.secret` (mode 0600), or an ephemeral one for in-memory databases. @default null */
+  secret: null as string | null,
+  /** SMTP URL (`smtp://user:pass@host:587`, `smtps://...`); `null` writes mail to `outboxDir`. @default null */
+  smtpUrl: null as string | null,
+  /** Sender of every mail. @default 'ddp-guard <no-reply@localhost>' */
+  mailFrom: 'ddp-guard <no-reply@localhost>',
+  /** Folder of `.eml` files used when no SMTP server is configured. @default './data/outbox' */
+  outboxDir: './data/outbox',
+  /** Base URL put in verification and reset mails; `null` uses the token alone. @default null */
+  publicUrl: null as string | null,
+
+  // ---- accounts ----
+  /** Allow anyone to create an account with the `createUser` method. @default false */
+  signup: false,
+  /** Lifetime of a login (resume) token, in ms; 0 = never expires. @default 90 days (Meteor's) */
+  loginTokenLifetimeMs: 90 * 24 * 3600 * 1000,
+  /** Lifetime of a password-reset token, in ms. @default 1 hour */
+  resetTokenLifetimeMs: 3600 * 1000,
+  /** Lifetime of an email-verification token, in ms. @default 7 days */
+  verifyTokenLifetimeMs: 7 * 24 * 3600 * 1000,
+  /** bcrypt cost factor. @default 10 */
+  bcryptCost: 10,
+  /** bcrypt worker threads; 0 = one per core but one, at least one. @default 0 */
+  passwordWorkers: 0,
+  /** Calls of `login`, `createUser`, `forgotPassword`, `resetPassword` and 2FA code requests allowed per connection per window. @default 5 (Meteor's accounts rule) */
+  accountsRateLimitCount: 5,
+  /** The window of that rule, in ms. @default 10 s */
+  accountsRateLimitWindowMs: 10_000,
+
+  // ---- two-factor ----
+  /** How long a client stays trusted after a successful check, in ms; 0 turns trust off. @default 300 s */
+  trustedClientMs: 300_000,
+  /** TOTP steps accepted on each side of the current one. @default 1 */
+  totpWindow: 1,
+  /** Issuer shown by authenticator apps. @default 'ddp-guard' */
+  totpIssuer: 'ddp-guard',
+  /** Lifetime of an emailed 2FA code, in ms. @default 600 s */
+  emailCodeLifetimeMs: 600_000,
+  /** Failed attempts per user per factor before a lock-out. @default 5 */
+  maxFailedAttempts: 5,
+  /** First lock-out, in ms; each further lock-out doubles it. @default 60 s */
+  lockoutBaseMs: 60_000,
+  /** Longest lock-out, in ms. @default 24 hours */
+  lockoutMaxMs: 24 * 3600 * 1000,
+  /** Backup codes issued at enrolment. @default 12 */
+  backupCodeCount: 12,
+  /** Characters per backup code. @default 10 */
+  backupCodeLength: 10,
 });
 
-export type Defaults = typeof DEFAULTS;
+type Widen<T> = T extends number ? number : T extends string ? string : T extends boolean ? boolean : T;
+
+/** The option types (the defaults' types, widened from their literal values). */
+export type Defaults = { -readonly [K in keyof typeof DEFAULTS]: Widen<(typeof DEFAULTS)[K]> };
 
 /** Options accepted by `createServer`; every field is optional. */
-export interface ServerOptions extends Partial<Omit<Defaults, 'allowedOrigins'>> {
+export interface ServerOptions extends Partial<Omit<Defaults, 'allowedOrigins' | 'secret' | 'smtpUrl' | 'publicUrl'>> {
   allowedOrigins?: readonly string[] | null;
+  secret?: string | null;
+  smtpUrl?: string | null;
+  publicUrl?: string | null;
   /** Where log lines go. @default JSON lines on stderr at level `info` */
   logger?: Logger;
   /** The time source (tests inject one). @default the system clock */
   clock?: Clock;
+  /** A store to use instead of opening `db` (tests, embedding). */
+  store?: Store;
+  /** A mailer to use instead of `smtpUrl`/`outboxDir`. */
+  mailer?: Mailer;
 }
 
 /** Options after defaults and validation. */
-export interface ResolvedOptions extends Omit<Defaults, 'allowedOrigins'> {
+export interface ResolvedOptions extends Omit<Defaults, 'allowedOrigins' | 'secret' | 'smtpUrl' | 'publicUrl'> {
   allowedOrigins: readonly string[] | null;
+  secret: string | null;
+  smtpUrl: string | null;
+  publicUrl: string | null;
 }
 
 /** A bad option value: the message names the option, the value and what is expected. */
@@ -79,6 +146,20 @@ const boolean: Check = (name, value) => {
 };
 const nonEmptyString: Check = (name, value) => {
   if (typeof value !== 'string' || value === '') throw new OptionError(name, `expected a non-empty string, got ${JSON.stringify(value)}`);
+};
+const nullableString: Check = (name, value) => {
+  if (value !== null) nonEmptyString(name, value);
+};
+const url = (protocols: readonly string[]): Check => (name, value) => {
+  if (value === null) return;
+  nonEmptyString(name, value);
+  let parsed: URL;
+  try {
+    parsed = new URL(value as string);
+  } catch {
+    throw new OptionError(name, `expected a URL, got ${JSON.stringify(value)}`);
+  }
+  if (!protocols.includes(parsed.protocol)) throw new OptionError(name, `expected a ${protocols.join(' or ')} URL, got ${parsed.protocol}`);
 };
 
 const CHECKS: { [K in keyof Defaults]: Check } = {
@@ -103,11 +184,34 @@ const CHECKS: { [K in keyof Defaults]: Check } = {
   sockjs: boolean,
   shutdownTimeoutMs: integer(0),
   maxBodyBytes: integer(1),
+  db: nonEmptyString,
+  secret: nullableString,
+  smtpUrl: url(['smtp:', 'smtps:']),
+  mailFrom: nonEmptyString,
+  outboxDir: nonEmptyString,
+  publicUrl: url(['http:', 'https:']),
+  signup: boolean,
+  loginTokenLifetimeMs: integer(0),
+  resetTokenLifetimeMs: integer(1000),
+  verifyTokenLifetimeMs: integer(1000),
+  bcryptCost: integer(4, 31),
+  passwordWorkers: integer(0, 64),
+  accountsRateLimitCount: integer(1),
+  accountsRateLimitWindowMs: integer(1),
+  trustedClientMs: integer(0),
+  totpWindow: integer(0, 10),
+  totpIssuer: nonEmptyString,
+  emailCodeLifetimeMs: integer(1000),
+  maxFailedAttempts: integer(1, 1000),
+  lockoutBaseMs: integer(1),
+  lockoutMaxMs: integer(1),
+  backupCodeCount: integer(1, 100),
+  backupCodeLength: integer(8, 64),
 };
 
 /** Apply defaults and validate; throws {@link OptionError} naming the first bad option. */
 export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
-  const known = new Set<string>([...Object.keys(DEFAULTS), 'logger', 'clock']);
+  const known = new Set<string>([...Object.keys(DEFAULTS), 'logger', 'clock', 'store', 'mailer']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new OptionError(key, `unknown option (known: ${[...known].sort().join(', ')})`);
   }

@@ -1,0 +1,142 @@
+/**
+ * The two-factor guard: Rocket.Chat's `checkCodeForUser`, without its weaknesses. Trust rules,
+ * factor selection, attempt limits with a doubling lock-out, and Rocket.Chat's error shapes.
+ */
+import { DdpError, catalogueError } from '../../protocol/errors.js';
+import { isTwoFactorMethod, type TwoFactorErrorDetails, type TwoFactorMethod } from '../../protocol/two-factor.js';
+import type { Caller } from '../caller.js';
+import type { TwoFactorOptions } from '../methods.js';
+import type { Services } from '../services.js';
+import type { TwoFactorState, UserRecord } from '../storage/contract.js';
+import { audit } from '../audit.js';
+import { emailFactor, passwordFactor, totpFactor, verifiedAddresses, type ChallengeData, type Factor } from './factors.js';
+import { isTrusted, rememberClient } from './trust.js';
+
+export interface GuardRequest {
+  user: UserRecord;
+  caller: Caller;
+  /** The code the client sent, if any. */
+  code?: string;
+  /** The factor the client named, if any. */
+  method?: string;
+  options: TwoFactorOptions;
+  /** The `login` method: always asks when the user has a factor, never falls back to the password. */
+  isLogin?: boolean;
+  /** Echoed in the error details (login: what the user typed). */
+  emailOrUsername?: string;
+}
+
+/** Observers of guard outcomes (metrics). */
+export type GuardEvent = 'required' | 'ok' | 'invalid' | 'locked' | 'replay' | 'trusted';
+
+export class TwoFactorGuard {
+  private readonly factors: Record<TwoFactorMethod, Factor>;
+  private readonly listeners: ((event: GuardEvent, factor: TwoFactorMethod | null) => void)[] = [];
+
+  constructor(private readonly services: Services) {
+    this.factors = { totp: totpFactor(services), email: emailFactor(services), password: passwordFactor(services) };
+  }
+
+  onEvent(fn: (event: GuardEvent, factor: TwoFactorMethod | null) => void): void {
+    this.listeners.push(fn);
+  }
+
+  private emit(event: GuardEvent, factor: TwoFactorMethod | null): void {
+    for (const fn of this.listeners) fn(event, factor);
+  }
+
+  /** The factors a user has enabled, in order of preference. */
+  static availableMethods(user: UserRecord, state: TwoFactorState): TwoFactorMethod[] {
+    const out: TwoFactorMethod[] = [];
+    if (state.totpEnabled) out.push('totp');
+    if (state.emailEnabled && verifiedAddresses(user).length > 0) out.push('email');
+    return out;
+  }
+
+  /** Pass, or throw `totp-required` / `totp-invalid` / `totp-max-attempts`. */
+  async check(request: GuardRequest): Promise<void> {
+    const { user, caller, options } = request;
+    const isLogin = request.isLogin === true;
+    if (!isLogin && (await isTrusted(this.services, caller, options))) {
+      this.emit('trusted', null);
+      return;
+    }
+    const state = await this.services.store.twoFactor.get(user.id);
+    const available = TwoFactorGuard.availableMethods(user, state);
+    const fallbackAllowed = !isLogin && user.passwordHash !== null && (options.requireSecondFactor === true || !options.disablePasswordFallback);
+    // The client's choice counts only if the user has that factor: nothing is sent or verified otherwise.
+    const named = request.method !== undefined && request.method !== '' ? request.method : undefined;
+    const namedIsValid = named !== undefined && isTwoFactorMethod(named)
+      && (available.includes(named) || (named === 'password' && available.length === 0 && fallbackAllowed));
+    let selected: TwoFactorMethod | undefined = namedIsValid ? (named as TwoFactorMethod) : available[0];
+    if (selected === undefined) {
+      if (!fallbackAllowed) {
+        if (options.requireSecondFactor && !isLogin) throw this.error('totpRequired', 'password', { codeGenerated: false }, request, available);
+        return; // the user has no factor and this method needs none beyond the login
+      }
+      selected = 'password';
+    }
+    const factor = this.factors[selected];
+    const code = request.code;
+    if (code !== undefined && code !== '' && named !== undefined && !namedIsValid) {
+      this.emit('invalid', selected);
+      throw this.error('totpInvalid', selected, { codeGenerated: false }, request, available);
+    }
+    await this.refuseIfLocked(user, selected, request, available);
+    if (code === undefined || code === '') {
+      const data = await factor.challenge(user, state);
+      this.emit('required', selected);
+      throw this.error('totpRequired', selected, data, request, available);
+    }
+    const outcome = await factor.verify(user, state, code);
+    if (outcome === 'ok') {
+      await this.services.store.attempts.reset(user.id, selected);
+      this.emit('ok', selected);
+      if (!options.disableRememberMe && !isLogin) await rememberClient(this.services, caller);
+      return;
+    }
+    if (outcome === 'replay') {
+      this.emit('replay', selected);
+      await audit(this.services, '2fa.replay-rejected', user.id, caller, { factor: selected });
+    }
+    const now = this.services.clock.now();
+    const after = await this.services.store.attempts.recordFailure(user.id, selected, new Date(now), {
+      maxFailures: this.services.options.maxFailedAttempts,
+      baseLockMs: this.services.options.lockoutBaseMs,
+      maxLockMs: this.services.options.lockoutMaxMs,
+    });
+    if (after.lockedUntil !== null && after.lockedUntil.getTime() > now) {
+      this.emit('locked', selected);
+      await audit(this.services, '2fa.locked-out', user.id, caller, { factor: selected, lockedUntil: after.lockedUntil.toISOString(), lockCount: after.lockCount });
+      throw this.error('totpMaxAttempts', selected, { codeGenerated: false }, request, available, after.lockedUntil.getTime() - now);
+    }
+    this.emit('invalid', selected);
+    const data = selected === 'email' ? await this.emailDataAfterFailure(user, state) : { codeGenerated: false };
+    throw this.error('totpInvalid', selected, data, request, available);
+  }
+
+  /** A locked factor is refused before anything is sent or verified. */
+  private async refuseIfLocked(user: UserRecord, factor: TwoFactorMethod, request: GuardRequest, available: TwoFactorMethod[]): Promise<void> {
+    const now = this.services.clock.now();
+    const attempts = await this.services.store.attempts.get(user.id, factor, new Date(now));
+    if (attempts.lockedUntil !== null && attempts.lockedUntil.getTime() > now) {
+      this.emit('locked', factor);
+      throw this.error('totpMaxAttempts', factor, { codeGenerated: false }, request, available, attempts.lockedUntil.getTime() - now);
+    }
+  }
+
+  /** After a wrong email code: a new code is sent only if none is active any more. */
+  private async emailDataAfterFailure(user: UserRecord, state: TwoFactorState): Promise<ChallengeData> {
+    return this.factors.email.challenge(user, state);
+  }
+
+  private error(kind: 'totpRequired' | 'totpInvalid' | 'totpMaxAttempts', method: TwoFactorMethod, data: ChallengeData, request: GuardRequest, available: TwoFactorMethod[], lockedFor?: number): DdpError {
+    // Rocket.Chat's key order: method, the factor's data, then availableMethods.
+    const details: TwoFactorErrorDetails = { method, codeGenerated: data.codeGenerated } as TwoFactorErrorDetails;
+    if (data.codeExpires !== undefined) details.codeExpires = data.codeExpires;
+    if (request.emailOrUsername !== undefined) details.emailOrUsername = request.emailOrUsername;
+    details.availableMethods = available;
+    if (lockedFor !== undefined) details.lockedFor = lockedFor;
+    return catalogueError(kind, undefined, details);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The built-in 2FA methods, with Rocket.Chat's names: enrol and confirm TOTP, disable it,
+ * backup codes, email codes on and off, and sending an email code.
+ */
+import { DdpError, catalogueError } from '../../protocol/errors.js';
+import type { DdpServer } from '../ddp-server.js';
+import type { ServiceContainer, Services } from '../services.js';
+import type { UserRecord } from '../storage/contract.js';
+import type { Caller } from '../caller.js';
+import { callerOf } from '../dispatcher.js';
+import { Match } from '../match.js';
+import { audit } from '../audit.js';
+import { closeUserSessions, type SessionEnumerator } from '../accounts/session-control.js';
+import { generateTotpSecret, totpKeyUri, verifyTotp } from './totp.js';
+import { generateBackupCodes } from './backup-codes.js';
+import { codeHash, openTotpSecret, sendEmailCode, verifiedAddresses } from './factors.js';
+import type { TwoFactorGuard } from './guard.js';
+
+const CODE = Match.Text(128, 1);
+
+async function currentUser(services: Services, caller: Caller): Promise<UserRecord> {
+  const user = caller.userId === null ? null : await services.store.users.findById(caller.userId);
+  if (!user) throw catalogueError('notLoggedIn');
+  return user;
+}
+
+function newBackupCodes(services: Services): { codes: string[]; hashes: string[] } {
+  const codes = generateBackupCodes(services.options.backupCodeCount, services.options.backupCodeLength);
+  return { codes, hashes: codes.map((c) => codeHash(services, 'backup', c)) };
+}
+
+export function installTwoFactorMethods(server: DdpServer, container: ServiceContainer, guard: () => Promise<TwoFactorGuard>, each: SessionEnumerator): void {
+  const svc = (): Promise<Services> => container.get();
+  // Checking a code passed as the method's own parameter: the guard's rules (lock-out,
+  // replay, attempts) with TOTP or a backup code, never trust.
+  const checkTotpParam = async (caller: Caller, user: UserRecord, code: string): Promise<void> => {
+    await (await guard()).check({ user, caller, code, method: 'totp', options: { disableRememberMe: true, disablePasswordFallback: true } });
+  };
+
+  server.methods({
+    '2fa:enable': {
+      requireUser: true,
+      params: [],
+      async handler() {
+        const services = await svc();
+        const caller = callerOf(this);
+        const user = await currentUser(services, caller);
+        const state = await services.store.twoFactor.get(user.id);
+        if (state.totpEnabled) throw new DdpError('totp-already-enabled', 'TOTP is already enabled');
+        const secret = generateTotpSecret();
+        await services.store.twoFactor.setPendingTotpSecret(user.id, services.totpBox.seal(secret, user.id));
+        await audit(services, 'totp.enrolment-started', user.id, caller);
+        return { secret, url: totpKeyUri({ secret, accountName: user.emails[0]?.address ?? user.username, issuer: services.options.totpIssuer }) };
+      },
+    },
+
+    '2fa:validateTempToken': {
+      requireUser: true,
+      params: [CODE],
+      async handler(code: string) {
+        const services = await svc();
+        const caller = callerOf(this);
+        const user = await currentUser(services, caller);
+        const state = await services.store.twoFactor.get(user.id);
+        if (state.totpEnabled) throw new DdpError('totp-already-enabled', 'TOTP is already enabled');
+        if (state.pendingTotpSecret === null) throw new DdpError('totp-not-started', 'Call 2fa:enable first');
+        const step = verifyTotp(openTotpSecret(services, user, state.pendingTotpSecret), code, services.clock.now(), services.options.totpWindow);
+        if (step === null) throw catalogueError('totpInvalid', undefined, { method: 'totp', codeGenerated: false, availableMethods: [] });
+        const { codes, hashes } = newBackupCodes(services);
+        if (!(await services.store.twoFactor.enableTotp(user.id, hashes))) throw new DdpError('totp-already-enabled', 'TOTP is already enabled');
+        // The confirming code is spent too: it cannot be replayed against the guard.
+        await services.store.twoFactor.recordTotpStep(user.id, step);
+        const keep = caller.login?.kind === 'session' ? caller.login.hashedToken : null;
+        await services.store.loginTokens.removeForUser(user.id, keep ?? undefined);
+        closeUserSessions(each, user.id, keep);
+        await audit(services, 'totp.enabled', user.id, caller);
+        return { codes };
+      },
+    },
+
+    '2fa:disable': {
+      requireUser: true,
+      params: [CODE],
+      async handler(code: string) {
+        const services = await svc();
+        const caller = callerOf(this);
+        const user = await currentUser(services, caller);
+        if (!(await services.store.twoFactor.get(user.id)).totpEnabled) throw new DdpError('totp-not-enabled', 'TOTP is not enabled');
+        await checkTotpParam(caller, user, code);
+        await services.store.twoFactor.disableTotp(user.id);
+        await audit(services, 'totp.disabled', user.id, caller);
+        return true;
+      },
+    },
+
+    '2fa:regenerateCodes': {
+      requireUser: true,
+      params: [CODE],
+      async handler(code: string) {
+        const services = await svc();
+        const caller = callerOf(this);
+        const user = await currentUser(services, caller);
+        if (!(await services.store.twoFactor.get(user.id)).totpEnabled) throw new DdpError('totp-not-enabled', 'TOTP is not enabled');
+        await checkTotpParam(caller, user, code);
+        const { codes, hashes } = newBackupCodes(services);
+        await services.store.twoFactor.replaceBackupCodes(user.id, hashes);
+        await audit(services, 'totp.backup-codes-regenerated', user.id, caller);
+        return { codes };
+      },
+    },
+
+    '2fa:checkCodesRemaining': {
+      requireUser: true,
+      params: [],
+      async handler() {
+        const services = await svc();
+        const user = await currentUser(services, callerOf(this));
+        const state = await services.store.twoFactor.get(user.id);
+        if (!state.totpEnabled) throw new DdpError('totp-not-enabled', 'TOTP is not enabled');
+        return { remaining: state.backupCodesRemaining };
+      },
+    },
+
+    '2fa:enableEmail': {
+      requireUser: true,
+      twoFactor: true,
+      params: [],
+      async handler() {
+        const services = await svc();
+        const caller = callerOf(this);
+        const user = await currentUser(services, caller);
+        if (verifiedAddresses(user).length === 0) throw new DdpError('email-not-verified', 'Verify an email address first');
+        await services.store.twoFactor.setEmailEnabled(user.id, true);
+        await audit(services, 'email-2fa.enabled', user.id, caller);
+        return true;
+      },
+    },
+
+    '2fa:disableEmail': {
+      requireUser: true,
+      twoFactor: { disableRememberMe: true },
+      params: [],
+      async handler() {
+        const services = await svc();
+        const caller = callerOf(this);
+        const user = await currentUser(services, caller);
+        await services.store.twoFactor.setEmailEnabled(user.id, false);
+        await services.store.codes.removeForUser(user.id, 'email-2fa');
+        await audit(services, 'email-2fa.disabled', user.id, caller);
+        return true;
+      },
+    },
+
+    '2fa:sendEmailCode': {
+      params: [Match.OneOf(Match.Text(254, 1), { emailOrUsername: Match.Text(254, 1) })],
+      async handler(arg: string | { emailOrUsername: string }) {
+        const services = await svc();
+        const who = typeof arg === 'string' ? arg : arg.emailOrUsername;
+        const user = who.includes('@') ? await services.store.users.findByEmail(who) : await services.store.users.findByUsername(who);
+        // The same answer whether or not the user exists, has email codes, or is locked out.
+        if (!user) return;
+        const state = await services.store.twoFactor.get(user.id);
+        if (!state.emailEnabled || verifiedAddresses(user).length === 0) return;
+        const now = services.clock.now();
+        const attempts = await services.store.attempts.get(user.id, 'email', new Date(now));
+        if (attempts.lockedUntil !== null && attempts.lockedUntil.getTime() > now) return;
+        await sendEmailCode(services, user);
+      },
+    },
+  });
+}

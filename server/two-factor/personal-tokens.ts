@@ -1,0 +1,87 @@
+/**
+ * Personal access tokens: they never expire, are stored hashed, shown once, and may bypass 2FA.
+ * Creating, regenerating and removing one asks for the second factor.
+ */
+import { DdpError, catalogueError } from '../../protocol/errors.js';
+import type { DdpServer } from '../ddp-server.js';
+import type { ServiceContainer, Services } from '../services.js';
+import { callerOf } from '../dispatcher.js';
+import { Match } from '../match.js';
+import { audit } from '../audit.js';
+import { randomToken } from '../security/crypto.js';
+import { StoreConflictError } from '../storage/errors.js';
+import { hashToken } from '../accounts/tokens.js';
+import { closeTokenSessions, type SessionEnumerator } from '../accounts/session-control.js';
+
+const NAME = Match.Text(100, 1);
+
+export function installPersonalTokenMethods(server: DdpServer, container: ServiceContainer, each: SessionEnumerator): void {
+  const svc = (): Promise<Services> => container.get();
+  const userIdOf = (userId: string | null): string => {
+    if (userId === null) throw catalogueError('notLoggedIn');
+    return userId;
+  };
+
+  server.methods({
+    'personalAccessTokens:generateToken': {
+      requireUser: true,
+      twoFactor: true,
+      params: [{ tokenName: NAME, bypassTwoFactor: Match.Optional(Boolean) }],
+      async handler({ tokenName, bypassTwoFactor }: { tokenName: string; bypassTwoFactor?: boolean }) {
+        const services = await svc();
+        const userId = userIdOf(this.userId);
+        const token = randomToken(32);
+        try {
+          await services.store.personalTokens.insert({ hashedToken: hashToken(token), userId, name: tokenName, bypassTwoFactor: bypassTwoFactor === true, createdAt: new Date(services.clock.now()), lastUsedAt: null });
+        } catch (err) {
+          if (err instanceof StoreConflictError && err.field === 'name') throw new DdpError('error-token-already-exists', 'A token with this name already exists');
+          throw err;
+        }
+        await audit(services, 'token.created', userId, callerOf(this), { name: tokenName, bypassTwoFactor: bypassTwoFactor === true });
+        return token;
+      },
+    },
+
+    'personalAccessTokens:regenerateToken': {
+      requireUser: true,
+      twoFactor: true,
+      params: [{ tokenName: NAME }],
+      async handler({ tokenName }: { tokenName: string }) {
+        const services = await svc();
+        const userId = userIdOf(this.userId);
+        const old = await services.store.personalTokens.findByName(userId, tokenName);
+        if (!old) throw new DdpError('error-token-does-not-exists', 'Token does not exist');
+        const token = randomToken(32);
+        await services.store.personalTokens.replace(userId, tokenName, hashToken(token), new Date(services.clock.now()));
+        closeTokenSessions(each, old.hashedToken);
+        await audit(services, 'token.regenerated', userId, callerOf(this), { name: tokenName });
+        return token;
+      },
+    },
+
+    'personalAccessTokens:removeToken': {
+      requireUser: true,
+      twoFactor: true,
+      params: [{ tokenName: NAME }],
+      async handler({ tokenName }: { tokenName: string }) {
+        const services = await svc();
+        const userId = userIdOf(this.userId);
+        const old = await services.store.personalTokens.findByName(userId, tokenName);
+        if (!old || !(await services.store.personalTokens.remove(userId, tokenName))) throw new DdpError('error-token-does-not-exists', 'Token does not exist');
+        closeTokenSessions(each, old.hashedToken);
+        await audit(services, 'token.removed', userId, callerOf(this), { name: tokenName });
+        return true;
+      },
+    },
+
+    'personalAccessTokens:list': {
+      requireUser: true,
+      params: [],
+      async handler() {
+        const services = await svc();
+        const tokens = await services.store.personalTokens.list(userIdOf(this.userId));
+        return tokens.map((t) => ({ name: t.name, createdAt: t.createdAt, lastUsedAt: t.lastUsedAt, bypassTwoFactor: t.bypassTwoFactor }));
+      },
+    },
+  });
+}

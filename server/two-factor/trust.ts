@@ -1,0 +1,39 @@
+/**
+ * Trusted clients: after a successful check, the client is trusted for `trustedClientMs`. The
+ * fingerprint is an HMAC (server secret) of its user-agent and address, stored on the login
+ * token it used, so it is bound to that session and cannot be forged from public facts.
+ */
+import type { Caller } from '../caller.js';
+import type { Services } from '../services.js';
+import type { TwoFactorOptions } from '../methods.js';
+import { constantTimeEqual, hmacHex } from '../security/crypto.js';
+
+export function fingerprint(services: Services, caller: Caller): string {
+  const connection = caller.connection;
+  return hmacHex(services.trustKey, 'trusted-client', connection?.httpHeaders['user-agent'] ?? '', connection?.clientAddress ?? '');
+}
+
+/**
+ * Whether the caller may skip the check: a personal token with bypass (unless the method
+ * requires a second factor), or a session token trusted for this very client, not expired.
+ */
+export async function isTrusted(services: Services, caller: Caller, options: TwoFactorOptions): Promise<boolean> {
+  const login = caller.login;
+  if (!login || options.requireSecondFactor) return false;
+  if (login.kind === 'personal') return login.bypassTwoFactor;
+  if (options.disableRememberMe || services.options.trustedClientMs === 0) return false;
+  const token = await services.store.loginTokens.find(login.hashedToken);
+  if (!token || token.userId !== login.userId || !token.trust) return false;
+  if (token.trust.until.getTime() <= services.clock.now()) return false;
+  return constantTimeEqual(token.trust.fingerprint, fingerprint(services, caller));
+}
+
+/** Remember a successful check for this client on its session token. */
+export async function rememberClient(services: Services, caller: Caller): Promise<void> {
+  const login = caller.login;
+  if (!login || login.kind !== 'session' || services.options.trustedClientMs === 0) return;
+  await services.store.loginTokens.setTrust(login.hashedToken, {
+    fingerprint: fingerprint(services, caller),
+    until: new Date(services.clock.now() + services.options.trustedClientMs),
+  });
+}
