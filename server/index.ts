@@ -12,6 +12,7 @@ import { installPersonalTokenMethods } from './two-factor/personal-tokens.js';
 import { installAccountMethods } from './accounts/methods.js';
 import { publishOwnUser } from './accounts/user-publication.js';
 import type { SessionEnumerator } from './accounts/session-control.js';
+import { installHttpApi } from './http-api/routes.js';
 
 export { DdpServer, type ServerStats } from './ddp-server.js';
 export { DEFAULTS, OptionError, resolveOptions, type ServerOptions, type ResolvedOptions } from './options.js';
@@ -52,6 +53,7 @@ export function createServer(options: ServerOptions = {}): GuardServer {
   installTwoFactorMethods(server, services, guard, each);
   installPersonalTokenMethods(server, services, each);
   publishOwnUser(server, services);
+  installHttpApi(server, services);
   server.beforeListen(async () => {
     await guard();
   });
