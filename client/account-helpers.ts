@@ -1,0 +1,134 @@
+/**
+ * Thin wrappers over the server's built-in two-factor and personal-access-token methods
+ * (names as Rocket.Chat's, SPEC §3). Each goes through the client's two-factor retry, so
+ * methods that need a code (disabling email codes, creating tokens) ask for one on their own.
+ */
+import { clientError } from './errors.js';
+
+/** Calls a method through the client (queue, timeouts, two-factor retry). */
+export type HelperInvoke = (method: string, params: unknown[]) => Promise<unknown>;
+
+/** The start of authenticator-app enrolment. */
+export interface TotpEnrolment {
+  /** The base32 secret, for manual entry. */
+  secret: string;
+  /** The `otpauth://` URL, for a QR code. */
+  url: string;
+}
+
+/** A personal access token as `listAccessTokens` reports it (never the token itself). */
+export interface AccessTokenInfo {
+  name: string;
+  [field: string]: unknown;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+function unexpected(method: string, value: unknown): never {
+  throw clientError('badResponse', `Unexpected answer from '${method}'`, { method, result: value });
+}
+
+/** Account security operations of one client: `client.account`. */
+export class AccountHelpers {
+  readonly #invoke: HelperInvoke;
+
+  constructor(invoke: HelperInvoke) {
+    this.#invoke = invoke;
+  }
+
+  /** Start enrolling an authenticator app (`2fa:enable`). Confirm with {@link confirmTotp}. */
+  async enableTotp(): Promise<TotpEnrolment> {
+    const result = await this.#invoke('2fa:enable', []);
+    if (isRecord(result) && typeof result.secret === 'string' && typeof result.url === 'string') return { secret: result.secret, url: result.url };
+    return unexpected('2fa:enable', result);
+  }
+
+  /** Confirm enrolment with a first code (`2fa:validateTempToken`); returns the backup codes, shown once. */
+  async confirmTotp(code: string): Promise<string[]> {
+    return this.#codes('2fa:validateTempToken', code);
+  }
+
+  /** Turn the authenticator app off (`2fa:disable`). */
+  async disableTotp(code: string): Promise<void> {
+    const result = await this.#invoke('2fa:disable', [code]);
+    if (result === false) throw clientError('badResponse', 'The server refused to disable TOTP', { method: '2fa:disable' });
+  }
+
+  /** Replace the backup codes (`2fa:regenerateCodes`); returns the new ones, shown once. */
+  async regenerateBackupCodes(code: string): Promise<string[]> {
+    return this.#codes('2fa:regenerateCodes', code);
+  }
+
+  /** How many backup codes are left (`2fa:checkCodesRemaining`). */
+  async backupCodesRemaining(): Promise<number> {
+    const result = await this.#invoke('2fa:checkCodesRemaining', []);
+    if (typeof result === 'number') return result;
+    if (isRecord(result) && typeof result.remaining === 'number') return result.remaining;
+    return unexpected('2fa:checkCodesRemaining', result);
+  }
+
+  /** Turn email codes on (`2fa:enableEmail`). */
+  async enableEmailCodes(): Promise<void> {
+    await this.#invoke('2fa:enableEmail', []);
+  }
+
+  /** Turn email codes off (`2fa:disableEmail`); the server always asks for a code. */
+  async disableEmailCodes(): Promise<void> {
+    await this.#invoke('2fa:disableEmail', []);
+  }
+
+  /** Ask the server to email a code (`2fa:sendEmailCode`), for example before logging in. */
+  async sendEmailCode(emailOrUsername: string): Promise<void> {
+    await this.#invoke('2fa:sendEmailCode', [{ emailOrUsername }]);
+  }
+
+  /** Create a personal access token (`personalAccessTokens:generateToken`); returns the token, shown once. */
+  async createAccessToken(name: string, options: { bypassTwoFactor?: boolean } = {}): Promise<string> {
+    return this.#token('personalAccessTokens:generateToken', { tokenName: name, bypassTwoFactor: options.bypassTwoFactor ?? false });
+  }
+
+  /** Replace a personal access token (`personalAccessTokens:regenerateToken`); returns the new token. */
+  async regenerateAccessToken(name: string): Promise<string> {
+    return this.#token('personalAccessTokens:regenerateToken', { tokenName: name });
+  }
+
+  /** Revoke a personal access token (`personalAccessTokens:removeToken`). */
+  async removeAccessToken(name: string): Promise<void> {
+    await this.#invoke('personalAccessTokens:removeToken', [{ tokenName: name }]);
+  }
+
+  /** The user's personal access tokens (`personalAccessTokens:list`), without the secrets. */
+  async listAccessTokens(): Promise<AccessTokenInfo[]> {
+    const result = await this.#invoke('personalAccessTokens:list', []);
+    const list = isRecord(result) && Array.isArray(result.tokens) ? result.tokens : result;
+    if (!Array.isArray(list)) return unexpected('personalAccessTokens:list', result);
+    return list.map((item: unknown) => {
+      if (!isRecord(item)) return unexpected('personalAccessTokens:list', result);
+      // Rocket.Chat's REST calls the field `name`; accept `tokenName` too.
+      const name = typeof item.name === 'string' ? item.name : item.tokenName;
+      if (typeof name !== 'string') return unexpected('personalAccessTokens:list', result);
+      return { ...item, name };
+    });
+  }
+
+  async #codes(method: string, code: string): Promise<string[]> {
+    const result = await this.#invoke(method, [code]);
+    if (isRecord(result) && isStringArray(result.codes)) return result.codes;
+    if (isStringArray(result)) return result;
+    return unexpected(method, result);
+  }
+
+  async #token(method: string, argument: Record<string, unknown>): Promise<string> {
+    const result = await this.#invoke(method, [argument]);
+    // Rocket.Chat answers with the token itself; `{token}` is accepted too.
+    if (typeof result === 'string') return result;
+    if (isRecord(result) && typeof result.token === 'string') return result.token;
+    return unexpected(method, result);
+  }
+}
