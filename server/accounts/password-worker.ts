@@ -3,7 +3,21 @@
  * at a time per worker, so the synchronous bcryptjs calls (fastest in a worker) are fine.
  */
 import { parentPort } from 'node:worker_threads';
+import { setPriority, constants } from 'node:os';
 import bcrypt from 'bcryptjs';
+
+/**
+ * Run bcrypt at the lowest CPU priority. On Linux a thread's nice value is its own, so this
+ * lowers only this worker: when logins and method calls compete for a core, the event loop
+ * wins and plain calls keep their latency. Where the OS refuses, bcrypt runs at normal priority.
+ */
+function lowerPriority(): void {
+  try {
+    setPriority(0, constants.priority.PRIORITY_LOW);
+  } catch {
+    // not permitted here: keep the default priority
+  }
+}
 
 /** A job sent by the pool. */
 export type PasswordWorkerRequest =
@@ -26,6 +40,7 @@ function run(req: PasswordWorkerRequest): PasswordWorkerResponse {
 }
 
 // Imported outside a worker (e.g. by a type check or a stray import) this file does nothing.
+if (parentPort) lowerPriority();
 parentPort?.on('message', (req: PasswordWorkerRequest) => {
   parentPort?.postMessage(run(req));
 });

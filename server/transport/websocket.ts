@@ -13,6 +13,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { Logger } from '../logger.js';
 import type { DdpSocket, SocketHandler } from './socket.js';
 import { clientAddressOf } from '../connection-info.js';
+import { encodeTextFrames } from './frames.js';
 import { decodeSockJsFrame, encodeSockJsClose, encodeSockJsMessages, SOCKJS_OPEN, isSockJsWebSocketPath } from './sockjs.js';
 
 /** Called for each accepted socket; returns the handler that receives its frames. */
@@ -33,21 +34,20 @@ class WsDdpSocket implements DdpSocket {
     readonly headers: IncomingMessage['headers'],
     private readonly framing: Framing,
     private readonly maxBufferedBytes: number,
+    private readonly compress: boolean,
   ) {
     this.remoteAddress = tcp.remoteAddress ?? '';
   }
 
   send(frames: readonly string[]): void {
     if (this.closing || this.ws.readyState !== WebSocket.OPEN || frames.length === 0) return;
-    if (this.framing === 'sockjs') {
-      this.ws.send(encodeSockJsMessages(frames));
-    } else if (frames.length === 1) {
-      this.ws.send(frames[0]!);
+    const texts = this.framing === 'sockjs' ? [encodeSockJsMessages(frames)] : frames;
+    if (this.compress) {
+      for (const text of texts) this.ws.send(text);
     } else {
-      // One write for several frames (`result` + `updated`): cork holds ws's per-frame writes.
-      this.tcp.cork();
-      for (const frame of frames) this.ws.send(frame);
-      this.tcp.uncork();
+      // One buffer, one write. Without compression ws never queues frames, so writing to the
+      // TCP socket directly keeps the order of everything ws itself sends.
+      this.tcp.write(encodeTextFrames(texts));
     }
     if (this.ws.bufferedAmount > this.maxBufferedBytes) {
       this.close(CLOSE_CODES.slowConsumer, 'Client does not read: buffered output limit exceeded');
@@ -123,7 +123,7 @@ export class WebSocketTransport {
   }
 
   private connection(ws: WebSocket, tcp: Socket, req: IncomingMessage, framing: Framing): void {
-    const ddpSocket = new WsDdpSocket(ws, tcp, req.headers, framing, this.options.maxBufferedBytes);
+    const ddpSocket = new WsDdpSocket(ws, tcp, req.headers, framing, this.options.maxBufferedBytes, this.options.perMessageDeflate);
     const address = clientAddressOf(ddpSocket.remoteAddress, req.headers, this.options.httpForwardedCount);
     this.open.add(ddpSocket);
     const count = this.addresses.add(address);

@@ -1,0 +1,140 @@
+/**
+ * The load generator: raw `ws` clients speaking either DDP or the baseline's `{id, params}`,
+ * each keeping a fixed number of calls in flight and recording every latency.
+ */
+import WebSocket from 'ws';
+import { performance } from 'node:perf_hooks';
+import { createHash } from 'node:crypto';
+
+export type Protocol = 'ddp' | 'baseline';
+
+export interface CallOptions {
+  method: string;
+  /** The payload string, already JSON (sent as the single parameter). */
+  payloadJson: string;
+}
+
+/** One client connection with pipelined calls. */
+export class LoadConnection {
+  private nextId = 0;
+  private readonly sentAt = new Map<string, number>();
+  private onReply: ((latencyMs: number) => void) | null = null;
+  private readonly waiters = new Map<string, (msg: Record<string, unknown>) => void>();
+
+  private constructor(private readonly ws: WebSocket, private readonly protocol: Protocol) {
+    ws.on('message', (data) => this.message(data.toString()));
+  }
+
+  static async open(url: string, protocol: Protocol, headers: Record<string, string> = {}): Promise<LoadConnection> {
+    const ws = new WebSocket(url, { perMessageDeflate: false, headers });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const conn = new LoadConnection(ws, protocol);
+    if (protocol === 'ddp') {
+      const connected = new Promise<void>((resolve) => {
+        conn.waiters.set('connected', () => resolve());
+      });
+      ws.send('{"msg":"connect","version":"1","support":["1"]}');
+      await connected;
+    }
+    return conn;
+  }
+
+  private message(text: string): void {
+    const msg = JSON.parse(text) as Record<string, unknown>;
+    if (this.protocol === 'ddp') {
+      if (msg.msg === 'connected') this.waiters.get('connected')?.(msg);
+      if (msg.msg === 'ping') this.ws.send('{"msg":"pong"}');
+      if (msg.msg !== 'result') return;
+    }
+    const id = msg.id as string;
+    const waiter = this.waiters.get(id);
+    if (waiter) {
+      this.waiters.delete(id);
+      waiter(msg);
+      return;
+    }
+    const t = this.sentAt.get(id);
+    if (t === undefined) return;
+    this.sentAt.delete(id);
+    this.onReply?.(performance.now() - t);
+  }
+
+  /** Send one call; the reply is reported to the `onReply` handler. */
+  send(options: CallOptions): void {
+    const id = String(++this.nextId);
+    this.sentAt.set(id, performance.now());
+    this.ws.send(this.protocol === 'ddp'
+      ? `{"msg":"method","method":"${options.method}","params":[${options.payloadJson}],"id":"${id}"}`
+      : `{"id":"${id}","params":[${options.payloadJson}]}`);
+  }
+
+  /** A DDP call awaited for its result message (setup steps such as login). */
+  async request(method: string, params: unknown[]): Promise<Record<string, unknown>> {
+    const id = `setup-${++this.nextId}`;
+    const reply = new Promise<Record<string, unknown>>((resolve) => this.waiters.set(id, resolve));
+    this.ws.send(JSON.stringify({ msg: 'method', method, params, id }));
+    return reply;
+  }
+
+  /**
+   * Keep `inFlight` calls outstanding until `until` (performance.now() ms); resolves when the
+   * last reply arrived. Latencies after `measureFrom` go to `latencies`.
+   */
+  run(options: CallOptions, inFlight: number, measureFrom: number, until: number, latencies: number[]): Promise<number> {
+    let outstanding = 0;
+    let measured = 0;
+    return new Promise((resolve) => {
+      this.onReply = (latency) => {
+        outstanding--;
+        const now = performance.now();
+        if (now >= measureFrom && now < until) {
+          latencies.push(latency);
+          measured++;
+        }
+        if (now < until) {
+          this.send(options);
+          outstanding++;
+        } else if (outstanding === 0) {
+          this.onReply = null;
+          resolve(measured);
+        }
+      };
+      for (let i = 0; i < inFlight; i++) {
+        this.send(options);
+        outstanding++;
+      }
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+/** Log a DDP connection in as the bench user; returns when the login result arrived. */
+export async function login(conn: LoadConnection): Promise<void> {
+  const digest = createHash('sha256').update('bench-password').digest('hex');
+  const reply = await conn.request('login', [{ user: { username: 'bench' }, password: { digest, algorithm: 'sha-256' } }]);
+  if (reply.error) throw new Error(`bench login failed: ${JSON.stringify(reply.error)}`);
+}
+
+/** Pass the guard once with the password fallback, so the session is trusted afterwards. */
+export async function trustSession(conn: LoadConnection): Promise<void> {
+  const digest = createHash('sha256').update('bench-password').digest('hex');
+  const reply = await conn.request('echo.guarded', ['x', { twoFactorCode: digest, twoFactorMethod: 'password' }]);
+  if (reply.error) throw new Error(`bench 2FA check failed: ${JSON.stringify(reply.error)}`);
+}
+
+/** p-th percentile of sorted values. */
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
