@@ -1,0 +1,80 @@
+/**
+ * `ddp-guard serve`: merge the configuration, create the server, hand it to the `--app`
+ * module, listen, print where it listens, and close gracefully on SIGINT/SIGTERM.
+ * @module
+ */
+import type { Command } from 'commander';
+import type { DdpServer } from '../../index.js';
+import { createJsonLogger } from '../../logger.js';
+import { DEFAULTS } from '../../options.js';
+import { loadApp, type AppSetup } from '../app-module.js';
+import type { ServeFlags } from '../config.js';
+import { loadConfig } from '../config-file.js';
+import { envVarName } from '../config-values.js';
+import { describeDatabase, describeMail } from '../database.js';
+import { CliError, EXIT } from '../errors.js';
+import type { CliIo } from '../io.js';
+import { closeOnSignals } from '../signals.js';
+
+const HELP_AFTER = `
+Settings are merged in this order, later ones winning:
+  defaults < config file (--config or ${envVarName('config')}) < environment variables < flags
+
+The config file is a JSON object whose keys are the server option names, such as
+  {"port": 3000, "db": "./data/ddp-guard.sqlite", "smtpUrl": "smtp://mail:587", "trustedClientMs": 300000}
+plus "app" and "logLevel". Paths in it ("db", "outboxDir", "app") are relative to the file.
+
+Every option also has an environment variable: ${envVarName('')}<OPTION_NAME>, for example
+  ${envVarName('port')}, ${envVarName('db')}, ${envVarName('smtpUrl')}, ${envVarName('secret')}, ${envVarName('trustedClientMs')},
+  ${envVarName('app')}, ${envVarName('logLevel')}
+(numbers and booleans are parsed; an empty variable counts as unset).
+
+Without --smtp, mail (email codes, verification links) is written to the outbox folder
+(option "outboxDir", default ${DEFAULTS.outboxDir}); the start-up line says where.`;
+
+/** Adds `serve` to the program. */
+export function registerServe(program: Command, io: CliIo): void {
+  program
+    .command('serve')
+    .description('run the DDP server with the two-factor guard')
+    .option('-p, --port <port>', `TCP port, 0 picks a free one (default ${DEFAULTS.port})`)
+    .option('--host <host>', `interface to bind (default ${DEFAULTS.host})`)
+    .option('--db <file|:memory:|memory|postgres://...>', `the database (default ${DEFAULTS.db})`)
+    .option('--app <module>', "JavaScript module whose default export '(server) => ...' registers methods and publications")
+    .option('--smtp <url>', 'SMTP server for mail, smtp://user:pass@host:587 or smtps://... (default: the outbox folder)')
+    .option('--config <file>', 'JSON config file')
+    .option('--log-level <level>', 'debug, info, warn, error or silent (default info)')
+    .option('--signup', 'let anyone create an account with the createUser method')
+    .option('--no-signup', 'turn sign-up off even if the config file or environment turns it on')
+    .option('--public-url <url>', 'base URL put in verification and reset mails')
+    .addHelpText('after', HELP_AFTER)
+    .action(async (flags: ServeFlags) => serve(flags, io));
+}
+
+async function serve(flags: ServeFlags, io: CliIo): Promise<void> {
+  const config = loadConfig(flags, io);
+  // Loaded before the server exists, so a wrong --app fails without opening anything.
+  const setup = config.app === null ? null : await loadApp(config.app, io.cwd);
+  // Imported here: the server pulls in most of the code base, which the other commands skip.
+  const { createServer } = await import('../../index.js');
+  const server = createServer({ ...config.options, logger: createJsonLogger(config.logLevel) });
+  closeOnSignals(io, () => server.close());
+  try {
+    if (setup) await runSetup(setup, server, config.app ?? '');
+    await server.listen();
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  const { db, smtpUrl, outboxDir } = config.resolved;
+  io.out(`ddp-guard listening on ${server.url} (database: ${describeDatabase(db, io.cwd)}; ${describeMail(smtpUrl, outboxDir, io.cwd)})`);
+}
+
+async function runSetup(setup: AppSetup, server: DdpServer, app: string): Promise<void> {
+  try {
+    await setup(server);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new CliError(`The default export of the app module ${app} failed (${reason}): fix the module and start again.`, EXIT.failure);
+  }
+}
