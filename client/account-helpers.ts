@@ -5,8 +5,18 @@
  */
 import { clientError } from './errors.js';
 
-/** Calls a method through the client (queue, timeouts, two-factor retry). */
-export type HelperInvoke = (method: string, params: unknown[]) => Promise<unknown>;
+/**
+ * Calls a method through the client (queue, timeouts, and the two-factor retry unless
+ * `options.twoFactor` is false).
+ */
+export type HelperInvoke = (method: string, params: unknown[], options?: { twoFactor?: boolean }) => Promise<unknown>;
+
+/**
+ * For methods that take the code as their own parameter: a `totp-invalid` there says that code
+ * was wrong, so it goes to the caller instead of asking `onTwoFactorRequired` and appending
+ * another code the method does not accept.
+ */
+const CODE_IS_PARAMETER = Object.freeze({ twoFactor: false });
 
 /** The start of authenticator-app enrolment. */
 export interface TotpEnrolment {
@@ -56,7 +66,7 @@ export class AccountHelpers {
 
   /** Turn the authenticator app off (`2fa:disable`). */
   async disableTotp(code: string): Promise<void> {
-    const result = await this.#invoke('2fa:disable', [code]);
+    const result = await this.#invoke('2fa:disable', [code], CODE_IS_PARAMETER);
     if (result === false) throw clientError('badResponse', 'The server refused to disable TOTP', { method: '2fa:disable' });
   }
 
@@ -118,7 +128,7 @@ export class AccountHelpers {
   }
 
   async #codes(method: string, code: string): Promise<string[]> {
-    const result = await this.#invoke(method, [code]);
+    const result = await this.#invoke(method, [code], CODE_IS_PARAMETER);
     if (isRecord(result) && isStringArray(result.codes)) return result.codes;
     if (isStringArray(result)) return result;
     return unexpected(method, result);

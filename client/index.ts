@@ -109,7 +109,7 @@ export class DdpClient<M extends MethodShape<M> = MethodMap> extends Emitter<Ddp
       (method, params) => this.#invoke(method, params, {}, false),
       (method, params) => this.#invoke(method, params, {}, true),
     );
-    this.account = new AccountHelpers((method, params) => this.#invoke(method, params, {}, false));
+    this.account = new AccountHelpers((method, params, options) => this.#invoke(method, params, options ?? {}, false));
     this.#wire();
   }
 
