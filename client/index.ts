@@ -38,6 +38,7 @@ export type { TwoFactorAnswer, TwoFactorChallenge, TwoFactorHandler } from './tw
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
 export { sha256Hex } from './sha256.js';
 export { DdpError } from '../protocol/index.js';
+export { DdpHttpClient, DdpHttpError, HTTP_CLIENT_DEFAULTS, type DdpHttpClientOptions, type HttpCredentials, type HttpLoginUser, type FetchFunction } from './http.js';
 
 /**
  * The methods a server offers, for typed calls: `new DdpClient<{ add(a: number, b: number): number }>(…)`.

@@ -54,8 +54,11 @@ export function installHttpApi(server: DdpServer, container: ServiceContainer): 
     if (user === undefined || (typeof body.password !== 'string' && !isRecord(body.password))) {
       throw new HttpRequestError(400, 'Give user (or username or email) and password');
     }
+    if (body.code !== undefined && typeof body.code !== 'string') throw new HttpRequestError(400, '"code" must be a string');
     const code = typeof body.code === 'string' && body.code !== '' ? body.code : caller.transportTwoFactor?.twoFactorCode;
-    const method = caller.transportTwoFactor?.twoFactorMethod;
+    // `x-2fa-method` counts with a code from the body too, so a client can pick another factor.
+    const methodHeader = req.headers['x-2fa-method'];
+    const method = caller.transportTwoFactor?.twoFactorMethod || (typeof methodHeader === 'string' ? methodHeader : undefined);
     const loginArg = { user, password: body.password };
     const request = code === undefined ? loginArg : { totp: { login: loginArg, code, ...(method ? { method } : {}) } };
     try {
@@ -85,7 +88,7 @@ export function installHttpApi(server: DdpServer, container: ServiceContainer): 
     } catch (err) {
       throw new HttpRequestError(400, `"message" is not valid EJSON: ${(err as Error).message}`);
     }
-    if (!isRecord(message) || typeof message.method !== 'string' || (message.params !== undefined && !Array.isArray(message.params))
+    if (!isRecord(message) || message.msg !== 'method' || typeof message.method !== 'string' || (message.params !== undefined && !Array.isArray(message.params))
       || (message.id !== undefined && typeof message.id !== 'string')) {
       throw new HttpRequestError(400, '"message" must be a DDP method message: {msg:"method", method, params, id}');
     }

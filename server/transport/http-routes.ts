@@ -52,9 +52,14 @@ export class HttpRouter {
       pathMatched = true;
       if (route.method !== req.method) continue;
       const params: Record<string, string> = {};
-      route.keys.forEach((key, i) => {
-        params[key] = decodeURIComponent(m[i + 1]!);
-      });
+      try {
+        route.keys.forEach((key, i) => {
+          params[key] = decodeURIComponent(m[i + 1]!);
+        });
+      } catch {
+        sendJson(res, 400, { success: false, error: `Bad percent-encoding in ${path}` });
+        return;
+      }
       Promise.resolve()
         .then(() => route.handler(req, res, params))
         .catch((err: unknown) => {
