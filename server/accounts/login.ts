@@ -8,13 +8,25 @@ import type { Caller, LoginState } from '../caller.js';
 import type { Services } from '../services.js';
 import type { UserRecord } from '../storage/contract.js';
 import type { TwoFactorGuard } from '../two-factor/guard.js';
-import { passwordDigest } from './password-hasher.js';
+import { passwordDigest, type PasswordHasher } from './password-hasher.js';
+import { randomToken } from '../security/crypto.js';
 import { hashToken, issueLoginToken, NEVER_EXPIRES, type LoginResult } from './tokens.js';
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
-// A bcrypt hash of nothing anyone knows: compared against when the user does not exist, so
-// both failures take the same time.
-const DUMMY_HASH = '$2b$10$YsSLLZLUAcIF3hpoAD7kTuzu2qZEwiRcm1KeakP3MWrOf.iOIe34C';
+// A bcrypt hash of nothing anyone knows, made once per hasher at the configured cost: compared
+// against when the user does not exist or has no password, so every failure takes as long as
+// a wrong password (a fixed cost-10 hash answered faster or slower at any other cost).
+const dummyHashes = new WeakMap<PasswordHasher, Promise<string>>();
+
+function dummyHash(hasher: PasswordHasher): Promise<string> {
+  let hash = dummyHashes.get(hasher);
+  if (!hash) {
+    hash = hasher.hash(passwordDigest(randomToken(32)));
+    dummyHashes.set(hasher, hash);
+    hash.catch(() => dummyHashes.delete(hasher));
+  }
+  return hash;
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -64,7 +76,10 @@ export interface LoginDeps {
 
 /** Check a password; the same 403 for an unknown user and a wrong password. */
 export async function verifyPassword(services: Services, user: UserRecord | null, digest: string): Promise<UserRecord> {
-  const ok = await services.hasher.compare(digest, user?.passwordHash ?? DUMMY_HASH);
+  const stored = user?.passwordHash ?? null;
+  // Made on the first attempt of any kind, so it is usually ready before the first unknown user.
+  const dummy = dummyHash(services.hasher);
+  const ok = await services.hasher.compare(digest, stored ?? (await dummy));
   if (!user || user.passwordHash === null || !ok) throw catalogueError('loginFailed');
   return user;
 }

@@ -71,7 +71,11 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
         const { userId } = requireLogin(caller);
         if (caller.login?.kind !== 'session') throw new DdpError(403, 'You are not logged in with a session token');
         const services = await svc();
-        const issued = await issueLoginToken(services, userId);
+        // Meteor: the new token expires when the current one does, so refreshing never
+        // extends a session; a token removed or expired meanwhile gets nothing.
+        const current = await services.store.loginTokens.find(caller.login.hashedToken);
+        if (!current || current.userId !== userId || (current.expiresAt !== null && current.expiresAt.getTime() <= services.clock.now())) throw catalogueError('tokenExpired');
+        const issued = await issueLoginToken(services, userId, current.expiresAt);
         await caller.setUser(userId, { userId, hashedToken: issued.hashedToken, kind: 'session', bypassTwoFactor: false });
         return { id: userId, token: issued.token, tokenExpires: issued.expiresAt ?? NEVER_EXPIRES, type: 'resume' } satisfies LoginResult;
       },

@@ -20,13 +20,16 @@ export function hashToken(token: string): string {
   return sha256Base64(token);
 }
 
-/** Create and store a login token for a user. */
-export async function issueLoginToken(services: Services, userId: string): Promise<{ token: string; hashedToken: string; expiresAt: Date | null }> {
+/**
+ * Create and store a login token for a user. It expires after `loginTokenLifetimeMs`, or at
+ * `expiresAtOverride` when given (`getNewToken` keeps the current token's expiry, as Meteor does).
+ */
+export async function issueLoginToken(services: Services, userId: string, expiresAtOverride?: Date | null): Promise<{ token: string; hashedToken: string; expiresAt: Date | null }> {
   const token = randomToken(32);
   const hashedToken = hashToken(token);
   const now = services.clock.now();
   const lifetime = services.options.loginTokenLifetimeMs;
-  const expiresAt = lifetime > 0 ? new Date(now + lifetime) : null;
+  const expiresAt = expiresAtOverride !== undefined ? expiresAtOverride : lifetime > 0 ? new Date(now + lifetime) : null;
   await services.store.loginTokens.insert({ hashedToken, userId, createdAt: new Date(now), expiresAt });
   return { token, hashedToken, expiresAt };
 }
