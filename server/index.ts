@@ -37,6 +37,21 @@ export interface GuardServer extends DdpServer {
   guard(): Promise<TwoFactorGuard>;
 }
 
+/** How often expired login tokens and one-time codes are deleted (Meteor sweeps hourly too). */
+const SWEEP_INTERVAL_MS = 3600_000;
+
+async function sweepExpired(container: ServiceContainer): Promise<void> {
+  const services = await container.get();
+  const now = new Date(services.clock.now());
+  try {
+    const tokens = await services.store.loginTokens.removeExpired(now);
+    const codes = await services.store.codes.removeExpired(now);
+    if (tokens + codes > 0) services.logger.info({ tokens, codes }, 'removed expired login tokens and codes');
+  } catch (err) {
+    services.logger.warn({ err: String(err) }, 'could not remove expired tokens and codes; will try again');
+  }
+}
+
 /** Create a server. Options are validated now; a bad one throws `OptionError` naming it. */
 export function createServer(options: ServerOptions = {}): GuardServer {
   const server = new DdpServer(options);
@@ -54,9 +69,16 @@ export function createServer(options: ServerOptions = {}): GuardServer {
   installPersonalTokenMethods(server, services, each);
   publishOwnUser(server, services);
   installHttpApi(server, services);
+  let sweeper: NodeJS.Timeout | null = null;
   server.beforeListen(async () => {
     await guard();
+    await sweepExpired(services);
+    sweeper = setInterval(() => void sweepExpired(services), SWEEP_INTERVAL_MS);
+    sweeper.unref();
   });
-  server.afterClose(() => services.close());
+  server.afterClose(async () => {
+    if (sweeper) clearInterval(sweeper);
+    await services.close();
+  });
   return Object.assign(server, { services, guard });
 }

@@ -15,6 +15,7 @@ import { createOutboxMailer } from './mail/outbox-mailer.js';
 import { createPasswordHasher, type PasswordHasher } from './accounts/password-hasher.js';
 import { KEY_PURPOSES, loadOrCreateServerSecret, type ServerSecret } from './security/server-secret.js';
 import { SecretBox } from './security/crypto.js';
+import { UserEvents } from './accounts/user-events.js';
 
 export interface Services {
   readonly options: ResolvedOptions;
@@ -30,6 +31,8 @@ export interface Services {
   readonly codeKey: Buffer;
   /** HMAC key of trusted-client fingerprints. */
   readonly trustKey: Buffer;
+  /** "This user's document changed" notifications (in-process; Redis relays them between processes). */
+  readonly userEvents: UserEvents;
 }
 
 /** Things a caller may inject instead of having them made from the options. */
@@ -87,6 +90,7 @@ export class ServiceContainer {
       totpBox: new SecretBox(secret.deriveKey(KEY_PURPOSES.totpSecret)),
       codeKey: secret.deriveKey(KEY_PURPOSES.codeHash),
       trustKey: secret.deriveKey(KEY_PURPOSES.trustedClient),
+      userEvents: new UserEvents(),
     };
   }
 

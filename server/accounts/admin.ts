@@ -55,6 +55,8 @@ export interface NewUserInput {
   email?: string;
   /** Plain password; omitted: the user can only get in through a password reset. */
   password?: string;
+  /** Instead of `password`: its sha-256 hex digest, as Meteor's clients send it. */
+  passwordDigest?: string;
   /** Mark the email verified (an admin vouches for it). @default false */
   verified?: boolean;
   profile?: Record<string, unknown>;
@@ -113,7 +115,8 @@ export async function createUserRecord(deps: AdminDeps, input: NewUserInput): Pr
   // slowness; the store's unique indexes still decide when two requests race.
   if (await deps.store.users.findByUsername(username)) throw taken('username', username);
   if (email !== undefined && (await deps.store.users.findByEmail(email))) throw taken('email', email);
-  const passwordHash = password === undefined ? null : await deps.hasher.hash(passwordDigest(password));
+  const digest = password !== undefined ? passwordDigest(password) : input.passwordDigest;
+  const passwordHash = digest === undefined ? null : await deps.hasher.hash(digest);
   try {
     return await deps.store.users.create({
       username,

@@ -102,6 +102,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
         try {
           user = await createUserRecord({ store: services.store, hasher: services.hasher, clock: services.clock }, {
             username: options.username,
+            passwordDigest: digest,
             ...(options.email === undefined ? {} : { email: options.email }),
             ...(options.profile === undefined ? {} : { profile: options.profile }),
           });
@@ -110,7 +111,6 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
           if (err instanceof ValidationError) throw new DdpError(400, err.message);
           throw err;
         }
-        await services.store.users.setPasswordHash(user.id, await services.hasher.hash(digest));
         await audit(services, 'user.created', user.id, callerOf(this), { via: 'signup' });
         if (options.email !== undefined) await sendVerificationEmail(services, user).catch((err: unknown) => services.logger.warn({ userId: user.id, err: String(err) }, 'could not send the verification email after sign-up'));
         return completePasswordLogin(services, callerOf(this), user);
@@ -134,6 +134,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
         const services = await svc();
         const userId = await consumeVerificationToken(services, token);
         await audit(services, 'email.verified', userId, callerOf(this));
+        services.userEvents.changed(userId);
         return loginAfterLink(services, GuardClass, callerOf(this), userId);
       },
     },

@@ -54,6 +54,9 @@ describe('accounts: email verification', function () {
     expect(verified.result).to.include({ id: carol.id, type: 'password' });
     expect((await services.store.users.findById(carol.id))?.emails).to.deep.equal([{ address: 'carol@example.com', verified: true }]);
     expect(other.docs('users').get(carol.id)?.emails).to.deep.equal([{ address: 'carol@example.com', verified: true }]);
+    // The connection already logged in as carol sees its own document change live.
+    await client.waitFor((m) => m.msg === 'changed' && m.collection === 'users' && m.id === carol.id);
+    expect(client.docs('users').get(carol.id)?.emails).to.deep.equal([{ address: 'carol@example.com', verified: true }]);
 
     const reused = await (await pool.connect(url)).call('verifyEmail', token);
     expect(reused.error).to.include({ error: 403, reason: EXPIRED });
