@@ -9,7 +9,8 @@ import type { TwoFactorOptions } from '../methods.js';
 import type { Services } from '../services.js';
 import type { TwoFactorState, UserRecord } from '../storage/contract.js';
 import { audit } from '../audit.js';
-import { emailFactor, passwordFactor, totpFactor, verifiedAddresses, type ChallengeData, type Factor } from './factors.js';
+import { emailFactor, passwordFactor, totpFactor, verifiedAddresses, type ChallengeData, type Factor, type VerifyOutcome } from './factors.js';
+import { KeyedSerializer } from './serial.js';
 import { isTrusted, rememberClient } from './trust.js';
 
 export interface GuardRequest {
@@ -32,6 +33,7 @@ export type GuardEvent = 'required' | 'ok' | 'invalid' | 'locked' | 'replay' | '
 export class TwoFactorGuard {
   private readonly factors: Record<TwoFactorMethod, Factor>;
   private readonly listeners: ((event: GuardEvent, factor: TwoFactorMethod | null) => void)[] = [];
+  private readonly serial = new KeyedSerializer();
 
   constructor(private readonly services: Services) {
     this.factors = { totp: totpFactor(services), email: emailFactor(services), password: passwordFactor(services) };
@@ -82,41 +84,45 @@ export class TwoFactorGuard {
       this.emit('invalid', selected);
       throw this.error('totpInvalid', selected, { codeGenerated: false }, request, available);
     }
-    await this.refuseIfLocked(user, selected, request, available);
     if (code === undefined || code === '') {
+      await this.refuseIfLocked(user, selected, request, available);
       const data = await factor.challenge(user, state);
       this.emit('required', selected);
       throw this.error('totpRequired', selected, data, request, available);
     }
-    const outcome = await factor.verify(user, state, code);
-    if (outcome === 'ok') {
-      await this.services.store.attempts.reset(user.id, selected);
-      this.emit('ok', selected);
-      if (!options.disableRememberMe && !isLogin) await rememberClient(this.services, caller);
-      return;
-    }
-    if (outcome === 'replay') {
-      this.emit('replay', selected);
-      await audit(this.services, '2fa.replay-rejected', user.id, caller, { factor: selected });
-    }
-    const now = this.services.clock.now();
-    const after = await this.services.store.attempts.recordFailure(user.id, selected, new Date(now), {
-      maxFailures: this.services.options.maxFailedAttempts,
-      baseLockMs: this.services.options.lockoutBaseMs,
-      maxLockMs: this.services.options.lockoutMaxMs,
-    });
-    if (after.lockedUntil !== null && after.lockedUntil.getTime() > now) {
-      this.emit('locked', selected);
-      await audit(this.services, '2fa.locked-out', user.id, caller, { factor: selected, lockedUntil: after.lockedUntil.toISOString(), lockCount: after.lockCount });
-      throw this.error('totpMaxAttempts', selected, { codeGenerated: false }, request, available, after.lockedUntil.getTime() - now);
-    }
-    this.emit('invalid', selected);
-    const data = selected === 'email' ? await this.emailDataAfterFailure(user, state) : { codeGenerated: false };
-    throw this.error('totpInvalid', selected, data, request, available);
+    const invalidData = selected === 'email' ? () => this.emailDataAfterFailure(user, state) : undefined;
+    await this.verifyLimited(user, selected, caller, request, available, () => factor.verify(user, state, code), invalidData);
+    if (!options.disableRememberMe && !isLogin) await rememberClient(this.services, caller);
   }
 
-  /** A locked factor is refused before anything is sent or verified. */
-  private async refuseIfLocked(user: UserRecord, factor: TwoFactorMethod, request: GuardRequest, available: TwoFactorMethod[]): Promise<void> {
+  /**
+   * Verify a code under the factor's attempt limit: refused while the factor is locked, a
+   * failure counted (see {@link recordFailure}), a success resets the count. Verifications of
+   * one user's factor run one at a time, so parallel guesses are counted before the next one
+   * is tried.
+   */
+  async verifyLimited(user: UserRecord, factor: TwoFactorMethod, caller: Caller, request: Pick<GuardRequest, 'emailOrUsername'>, available: TwoFactorMethod[], verify: () => Promise<VerifyOutcome>, invalidData?: () => Promise<ChallengeData>): Promise<void> {
+    return this.serial.run(`${user.id}\u0000${factor}`, async () => {
+      await this.refuseIfLocked(user, factor, request, available);
+      const outcome = await verify();
+      if (outcome === 'ok') {
+        await this.services.store.attempts.reset(user.id, factor);
+        this.emit('ok', factor);
+        return;
+      }
+      if (outcome === 'replay') {
+        this.emit('replay', factor);
+        await audit(this.services, '2fa.replay-rejected', user.id, caller, { factor });
+      }
+      return this.recordFailure(user, factor, caller, request, available, invalidData);
+    });
+  }
+
+  /**
+   * Refuse with `totp-max-attempts` (and `lockedFor`) while `factor` is locked for this user.
+   * Called before anything is sent or verified, so even the right code is refused.
+   */
+  async refuseIfLocked(user: UserRecord, factor: TwoFactorMethod, request: Pick<GuardRequest, 'emailOrUsername'>, available: TwoFactorMethod[]): Promise<void> {
     const now = this.services.clock.now();
     const attempts = await this.services.store.attempts.get(user.id, factor, new Date(now));
     if (attempts.lockedUntil !== null && attempts.lockedUntil.getTime() > now) {
@@ -125,12 +131,34 @@ export class TwoFactorGuard {
     }
   }
 
+  /**
+   * Count a failed attempt at `factor` (atomically, in the store) and throw: `totp-max-attempts`
+   * when this failure started a lock-out (audited), `totp-invalid` otherwise. `invalidData`
+   * gives the details of `totp-invalid` (the email factor reports its active code).
+   */
+  async recordFailure(user: UserRecord, factor: TwoFactorMethod, caller: Caller, request: Pick<GuardRequest, 'emailOrUsername'>, available: TwoFactorMethod[], invalidData?: () => Promise<ChallengeData>): Promise<never> {
+    const now = this.services.clock.now();
+    const after = await this.services.store.attempts.recordFailure(user.id, factor, new Date(now), {
+      maxFailures: this.services.options.maxFailedAttempts,
+      baseLockMs: this.services.options.lockoutBaseMs,
+      maxLockMs: this.services.options.lockoutMaxMs,
+    });
+    if (after.lockedUntil !== null && after.lockedUntil.getTime() > now) {
+      this.emit('locked', factor);
+      await audit(this.services, '2fa.locked-out', user.id, caller, { factor, lockedUntil: after.lockedUntil.toISOString(), lockCount: after.lockCount });
+      throw this.error('totpMaxAttempts', factor, { codeGenerated: false }, request, available, after.lockedUntil.getTime() - now);
+    }
+    this.emit('invalid', factor);
+    const data = invalidData ? await invalidData() : { codeGenerated: false };
+    throw this.error('totpInvalid', factor, data, request, available);
+  }
+
   /** After a wrong email code: a new code is sent only if none is active any more. */
   private async emailDataAfterFailure(user: UserRecord, state: TwoFactorState): Promise<ChallengeData> {
     return this.factors.email.challenge(user, state);
   }
 
-  private error(kind: 'totpRequired' | 'totpInvalid' | 'totpMaxAttempts', method: TwoFactorMethod, data: ChallengeData, request: GuardRequest, available: TwoFactorMethod[], lockedFor?: number): DdpError {
+  private error(kind: 'totpRequired' | 'totpInvalid' | 'totpMaxAttempts', method: TwoFactorMethod, data: ChallengeData, request: Pick<GuardRequest, 'emailOrUsername'>, available: TwoFactorMethod[], lockedFor?: number): DdpError {
     // Rocket.Chat's key order: method, the factor's data, then availableMethods.
     const details: TwoFactorErrorDetails = { method, codeGenerated: data.codeGenerated } as TwoFactorErrorDetails;
     if (data.codeExpires !== undefined) details.codeExpires = data.codeExpires;

@@ -18,6 +18,9 @@ import type { TwoFactorGuard } from './guard.js';
 
 const CODE = Match.Text(128, 1);
 
+/** Shortest time between two codes mailed to one user by `2fa:sendEmailCode`. */
+export const EMAIL_RESEND_COOLDOWN_MS = 60_000;
+
 async function currentUser(services: Services, caller: Caller): Promise<UserRecord> {
   const user = caller.userId === null ? null : await services.store.users.findById(caller.userId);
   if (!user) throw catalogueError('notLoggedIn');
@@ -32,9 +35,10 @@ function newBackupCodes(services: Services): { codes: string[]; hashes: string[]
 export function installTwoFactorMethods(server: DdpServer, container: ServiceContainer, guard: () => Promise<TwoFactorGuard>, each: SessionEnumerator): void {
   const svc = (): Promise<Services> => container.get();
   // Checking a code passed as the method's own parameter: the guard's rules (lock-out,
-  // replay, attempts) with TOTP or a backup code, never trust.
+  // replay, attempts) with TOTP or a backup code, never trust — neither a trusted client nor
+  // a personal token's bypass (`requireSecondFactor`) stands in for the code.
   const checkTotpParam = async (caller: Caller, user: UserRecord, code: string): Promise<void> => {
-    await (await guard()).check({ user, caller, code, method: 'totp', options: { disableRememberMe: true, disablePasswordFallback: true } });
+    await (await guard()).check({ user, caller, code, method: 'totp', options: { requireSecondFactor: true, disableRememberMe: true, disablePasswordFallback: true } });
   };
 
   server.methods({
@@ -64,8 +68,15 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         const state = await services.store.twoFactor.get(user.id);
         if (state.totpEnabled) throw new DdpError('totp-already-enabled', 'TOTP is already enabled');
         if (state.pendingTotpSecret === null) throw new DdpError('totp-not-started', 'Call 2fa:enable first');
-        const step = verifyTotp(openTotpSecret(services, user, state.pendingTotpSecret), code, services.clock.now(), services.options.totpWindow);
-        if (step === null) throw catalogueError('totpInvalid', undefined, { method: 'totp', codeGenerated: false, availableMethods: [] });
+        // The enrolment code counts against the TOTP factor like any other: guessing it is
+        // limited, and a lock-out refuses even the right code until it ends.
+        const pending = state.pendingTotpSecret;
+        const confirmed: { step: number | null } = { step: null };
+        await (await guard()).verifyLimited(user, 'totp', caller, {}, [], async () => {
+          confirmed.step = verifyTotp(openTotpSecret(services, user, pending), code, services.clock.now(), services.options.totpWindow);
+          return confirmed.step === null ? 'invalid' : 'ok';
+        });
+        const step = confirmed.step as number;
         const { codes, hashes } = newBackupCodes(services);
         if (!(await services.store.twoFactor.enableTotp(user.id, hashes))) throw new DdpError('totp-already-enabled', 'TOTP is already enabled');
         // The confirming code is spent too: it cannot be replayed against the guard.
@@ -74,6 +85,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         await services.store.loginTokens.removeForUser(user.id, keep ?? undefined);
         closeUserSessions(each, user.id, keep);
         await audit(services, 'totp.enabled', user.id, caller);
+        services.userEvents.changed(user.id);
         return { codes };
       },
     },
@@ -89,6 +101,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         await checkTotpParam(caller, user, code);
         await services.store.twoFactor.disableTotp(user.id);
         await audit(services, 'totp.disabled', user.id, caller);
+        services.userEvents.changed(user.id);
         return true;
       },
     },
@@ -132,13 +145,15 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         if (verifiedAddresses(user).length === 0) throw new DdpError('email-not-verified', 'Verify an email address first');
         await services.store.twoFactor.setEmailEnabled(user.id, true);
         await audit(services, 'email-2fa.enabled', user.id, caller);
+        services.userEvents.changed(user.id);
         return true;
       },
     },
 
     '2fa:disableEmail': {
       requireUser: true,
-      twoFactor: { disableRememberMe: true },
+      // Always asks (SPEC §3): neither a trusted client nor a personal token's bypass.
+      twoFactor: { disableRememberMe: true, requireSecondFactor: true },
       params: [],
       async handler() {
         const services = await svc();
@@ -147,6 +162,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         await services.store.twoFactor.setEmailEnabled(user.id, false);
         await services.store.codes.removeForUser(user.id, 'email-2fa');
         await audit(services, 'email-2fa.disabled', user.id, caller);
+        services.userEvents.changed(user.id);
         return true;
       },
     },
@@ -164,6 +180,9 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         const now = services.clock.now();
         const attempts = await services.store.attempts.get(user.id, 'email', new Date(now));
         if (attempts.lockedUntil !== null && attempts.lockedUntil.getTime() > now) return;
+        // One mail a minute per user, however many connections ask: no inbox flooding.
+        const active = await services.store.codes.findActive(user.id, 'email-2fa', new Date(now));
+        if (active && now - active.createdAt.getTime() < EMAIL_RESEND_COOLDOWN_MS) return;
         await sendEmailCode(services, user);
       },
     },

@@ -25,7 +25,8 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
   server.methods({
     'personalAccessTokens:generateToken': {
       requireUser: true,
-      twoFactor: true,
+      // A bypass token must not mint, renew or revoke tokens without a code.
+      twoFactor: { requireSecondFactor: true },
       params: [{ tokenName: NAME, bypassTwoFactor: Match.Optional(Boolean) }],
       async handler({ tokenName, bypassTwoFactor }: { tokenName: string; bypassTwoFactor?: boolean }) {
         const services = await svc();
@@ -44,7 +45,8 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
 
     'personalAccessTokens:regenerateToken': {
       requireUser: true,
-      twoFactor: true,
+      // A bypass token must not mint, renew or revoke tokens without a code.
+      twoFactor: { requireSecondFactor: true },
       params: [{ tokenName: NAME }],
       async handler({ tokenName }: { tokenName: string }) {
         const services = await svc();
@@ -61,7 +63,8 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
 
     'personalAccessTokens:removeToken': {
       requireUser: true,
-      twoFactor: true,
+      // A bypass token must not mint, renew or revoke tokens without a code.
+      twoFactor: { requireSecondFactor: true },
       params: [{ tokenName: NAME }],
       async handler({ tokenName }: { tokenName: string }) {
         const services = await svc();

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import WebSocket from 'ws';
+import * as wsModule from 'ws';
 import { encodeTextFrames } from '../../server/transport/frames.js';
 
 /** ws's own framing of one unmasked text frame, as the reference. */
 function wsFrame(text: string): Buffer {
-  const list = ((WebSocket as unknown as { Sender: unknown }).Sender as { frame(data: Buffer, options: Record<string, unknown>): Buffer[] }).frame(Buffer.from(text, 'utf8'), {
+  const list = ((wsModule as unknown as { Sender: unknown }).Sender as { frame(data: Buffer, options: Record<string, unknown>): Buffer[] }).frame(Buffer.from(text, 'utf8'), {
     fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false,
   });
   return Buffer.concat(list);
