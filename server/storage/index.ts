@@ -7,3 +7,4 @@ export * from './errors.js';
 export { createMemoryStore } from './memory.js';
 export { createSqliteStore, DEFAULT_BUSY_TIMEOUT_MS, type SqliteStoreOptions } from './sqlite/index.js';
 export { openStore } from './open.js';
+export { createPostgresStore, POSTGRES_DEFAULTS, type PostgresStoreOptions } from './postgres/index.js';

@@ -212,13 +212,6 @@ describe('openStore', () => {
     await Promise.all([m.close(), f.close(), mem.close()]);
   });
 
-  it('says PostgreSQL is not available yet', async () => {
-    for (const spec of ['postgres://u@h/db', 'postgresql://u@h/db']) {
-      const err = await rejection(openStore(spec));
-      expect((err as Error).message).to.match(/PostgreSQL store not available yet/);
-    }
-  });
-
   it('rejects an empty spec', async () => {
     expect(((await rejection(openStore('  '))) as Error).message).to.match(/empty/);
   });

@@ -1,0 +1,194 @@
+/**
+ * Versioned schema of the PostgreSQL store. Append new migrations at the end with the next
+ * number; never edit one that has shipped (databases in the field already ran it).
+ * @module
+ */
+import type pg from 'pg';
+
+/** One schema step; `sql` gets the quoted schema name to prefix tables with. */
+export interface PgMigration {
+  /** Strictly increasing, starting at 1. */
+  version: number;
+  /** Short description, recorded in `schema_migrations`. */
+  name: string;
+  sql: (s: string) => string;
+}
+
+/**
+ * All migrations, in order. Dates are `timestamptz` (the store keeps milliseconds); `*_key`
+ * columns hold the value folded in JavaScript (`foldCase`) that uniqueness is enforced on, so
+ * every store agrees on what a duplicate is whatever the database collation. Constraint names
+ * matter: `errors.ts` maps them to the conflicting field. JSON columns are `json`, not `jsonb`:
+ * an exact copy, and `jsonb` would reject a `\u0000` in an audit detail.
+ */
+export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: (s: string) => `
+      CREATE TABLE ${s}.users (
+        id text PRIMARY KEY,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        username text NOT NULL,
+        username_key text NOT NULL CONSTRAINT users_username_key UNIQUE,
+        password_hash text,
+        created_at timestamptz NOT NULL,
+        profile json
+      );
+      CREATE INDEX users_created ON ${s}.users (created_at, seq);
+
+      CREATE TABLE ${s}.user_emails (
+        user_id text NOT NULL REFERENCES ${s}.users (id) ON DELETE CASCADE,
+        position integer NOT NULL,
+        address text NOT NULL,
+        address_key text NOT NULL CONSTRAINT user_emails_address_key UNIQUE,
+        verified boolean NOT NULL,
+        PRIMARY KEY (user_id, position)
+      );
+
+      CREATE TABLE ${s}.login_tokens (
+        hashed_token text CONSTRAINT login_tokens_pkey PRIMARY KEY,
+        user_id text NOT NULL REFERENCES ${s}.users (id) ON DELETE CASCADE,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz,
+        trust_fingerprint text,
+        trust_until timestamptz
+      );
+      CREATE INDEX login_tokens_user ON ${s}.login_tokens (user_id);
+      CREATE INDEX login_tokens_expires ON ${s}.login_tokens (expires_at) WHERE expires_at IS NOT NULL;
+
+      CREATE TABLE ${s}.personal_tokens (
+        hashed_token text CONSTRAINT personal_tokens_pkey PRIMARY KEY,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        user_id text NOT NULL REFERENCES ${s}.users (id) ON DELETE CASCADE,
+        name text NOT NULL,
+        bypass_two_factor boolean NOT NULL,
+        created_at timestamptz NOT NULL,
+        last_used_at timestamptz,
+        CONSTRAINT personal_tokens_user_name UNIQUE (user_id, name)
+      );
+
+      CREATE TABLE ${s}.two_factor (
+        user_id text PRIMARY KEY REFERENCES ${s}.users (id) ON DELETE CASCADE,
+        totp_enabled boolean NOT NULL DEFAULT false,
+        totp_secret text,
+        pending_totp_secret text,
+        last_totp_step bigint,
+        email_enabled boolean NOT NULL DEFAULT false
+      );
+
+      CREATE TABLE ${s}.backup_codes (
+        user_id text NOT NULL REFERENCES ${s}.users (id) ON DELETE CASCADE,
+        code_hash text NOT NULL,
+        PRIMARY KEY (user_id, code_hash)
+      );
+
+      CREATE TABLE ${s}.codes (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        user_id text NOT NULL REFERENCES ${s}.users (id) ON DELETE CASCADE,
+        purpose text NOT NULL,
+        code_hash text NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        data text
+      );
+      CREATE INDEX codes_user ON ${s}.codes (user_id, purpose);
+      CREATE INDEX codes_hash ON ${s}.codes (code_hash);
+      CREATE INDEX codes_expires ON ${s}.codes (expires_at);
+      -- Only the latest email 2FA code is valid: one per user, replaced by an upsert.
+      CREATE UNIQUE INDEX codes_one_email_2fa ON ${s}.codes (user_id) WHERE purpose = 'email-2fa';
+
+      CREATE TABLE ${s}.attempts (
+        user_id text NOT NULL REFERENCES ${s}.users (id) ON DELETE CASCADE,
+        factor text NOT NULL,
+        failures integer NOT NULL,
+        locked_until timestamptz,
+        lock_count integer NOT NULL,
+        PRIMARY KEY (user_id, factor)
+      );
+
+      -- No foreign key: the audit trail outlives the accounts it mentions.
+      CREATE TABLE ${s}.audit (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at timestamptz NOT NULL,
+        user_id text,
+        action text NOT NULL,
+        client_address text,
+        user_agent text,
+        details json
+      );
+      CREATE INDEX audit_at ON ${s}.audit (at, id);
+      CREATE INDEX audit_user_at ON ${s}.audit (user_id, at, id);
+    `,
+  },
+]);
+
+/** A row of `schema_migrations`. */
+export interface PgAppliedMigration {
+  version: number;
+  name: string;
+  appliedAt: Date;
+}
+
+/**
+ * First key of the advisory lock taken while migrating ("ddpg"); the second is the schema's
+ * hash, so stores in different schemas rarely wait for each other.
+ */
+const MIGRATION_LOCK_CLASS = 0x64647067;
+
+/**
+ * Brings the schema up to date in ONE transaction holding `pg_advisory_xact_lock`, so two
+ * processes starting at once run the migrations once: the second waits, then finds nothing
+ * to do. Creates the schema when missing (checking first, so an existing schema needs no
+ * CREATE privilege on the database). A failing migration rolls everything back.
+ * @throws Error when the schema was written by a newer ddp-guard than this one.
+ */
+export async function applyPgMigrations(
+  client: pg.ClientBase,
+  schema: string,
+  migrations: readonly PgMigration[] = PG_MIGRATIONS,
+): Promise<void> {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`Migration ${m.name} must have version ${i + 1}`);
+  });
+  const s = `"${schema}"`;
+  await client.query('BEGIN');
+  try {
+    // A migration may rewrite a large table, and a process starting meanwhile must wait for
+    // it rather than fail: no statement timeout here (the pool's applies to everything else).
+    await client.query('SET LOCAL statement_timeout = 0');
+    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATION_LOCK_CLASS, schema]);
+    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${s}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const { rows } = await client.query<{ v: number }>(`SELECT coalesce(max(version), 0)::int AS v FROM ${s}.schema_migrations`);
+    const latest = rows[0]?.v ?? 0;
+    if (latest > migrations.length) {
+      throw new Error(
+        `The PostgreSQL schema ${schema} is at version ${latest} but this ddp-guard knows only ` +
+          `${migrations.length}; upgrade ddp-guard or use another schema`,
+      );
+    }
+    for (const m of migrations) {
+      if (m.version <= latest) continue;
+      await client.query(m.sql(s));
+      await client.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
+
+/** The migrations recorded in the schema, in order. */
+export async function appliedPgMigrations(client: pg.ClientBase | pg.Pool, schema: string): Promise<PgAppliedMigration[]> {
+  const { rows } = await client.query<{ version: number; name: string; applied_at: Date }>(
+    `SELECT version, name, applied_at FROM "${schema}".schema_migrations ORDER BY version`,
+  );
+  return rows.map((r) => ({ version: r.version, name: r.name, appliedAt: r.applied_at }));
+}
