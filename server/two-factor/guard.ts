@@ -25,6 +25,8 @@ export interface GuardRequest {
   isLogin?: boolean;
   /** Echoed in the error details (login: what the user typed). */
   emailOrUsername?: string;
+  /** The caller already failed {@link TwoFactorGuard.trusts}: do not look again. */
+  trustChecked?: boolean;
 }
 
 /** Observers of guard outcomes (metrics). */
@@ -56,13 +58,21 @@ export class TwoFactorGuard {
   }
 
   /** Pass, or throw `totp-required` / `totp-invalid` / `totp-max-attempts`. */
+  /**
+   * The trust rules alone (a trusted client, a bypass token): true when the caller may skip the
+   * check. Needs no user record, so the hook asks this first: a trusted call costs one token
+   * lookup and an HMAC.
+   */
+  async trusts(caller: Caller, options: TwoFactorOptions): Promise<boolean> {
+    if (!(await isTrusted(this.services, caller, options))) return false;
+    this.emit('trusted', null);
+    return true;
+  }
+
   async check(request: GuardRequest): Promise<void> {
     const { user, caller, options } = request;
     const isLogin = request.isLogin === true;
-    if (!isLogin && (await isTrusted(this.services, caller, options))) {
-      this.emit('trusted', null);
-      return;
-    }
+    if (!isLogin && request.trustChecked !== true && (await this.trusts(caller, options))) return;
     const state = await this.services.store.twoFactor.get(user.id);
     const available = TwoFactorGuard.availableMethods(user, state);
     const fallbackAllowed = !isLogin && user.passwordHash !== null && (options.requireSecondFactor === true || !options.disablePasswordFallback);

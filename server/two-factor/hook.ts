@@ -29,14 +29,20 @@ export function twoFactorHook(services: ServiceContainer, guard: () => Promise<T
       if (call.twoFactorChecked) return;
       const options = call.definition.twoFactor;
       return (async () => {
+        const twoFactor = await guard();
+        if (await twoFactor.trusts(call.caller, options)) {
+          call.twoFactorChecked = true;
+          return;
+        }
         const { store } = await services.get();
         const userId = call.caller.userId;
         const user = userId === null ? null : await store.users.findById(userId);
         if (!user) throw catalogueError('notLoggedIn');
-        await (await guard()).check({
+        await twoFactor.check({
           user,
           caller: call.caller,
           options,
+          trustChecked: true,
           ...(answer ? { code: answer.twoFactorCode, method: answer.twoFactorMethod } : {}),
         });
         call.twoFactorChecked = true;

@@ -8,9 +8,16 @@ import type { Services } from '../services.js';
 import type { TwoFactorOptions } from '../methods.js';
 import { constantTimeEqual, hmacHex } from '../security/crypto.js';
 
+/** A connection's user-agent and address never change: its fingerprint is computed once. */
+const fingerprints = new WeakMap<object, string>();
+
 export function fingerprint(services: Services, caller: Caller): string {
   const connection = caller.connection;
-  return hmacHex(services.trustKey, 'trusted-client', connection?.httpHeaders['user-agent'] ?? '', connection?.clientAddress ?? '');
+  const cached = connection ? fingerprints.get(connection) : undefined;
+  if (cached !== undefined) return cached;
+  const value = hmacHex(services.trustKey, 'trusted-client', connection?.httpHeaders['user-agent'] ?? '', connection?.clientAddress ?? '');
+  if (connection) fingerprints.set(connection, value);
+  return value;
 }
 
 /**
