@@ -19,6 +19,8 @@ export const EXIT = Object.freeze({
   notFound: 3,
   /** A duplicate: the username or email is already used. */
   conflict: 4,
+  /** `call`, `shell`, `script`: the DDP server could not be reached. */
+  connection: 5,
 });
 
 /** An error the CLI reports as is, with its exit status. */

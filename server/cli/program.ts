@@ -5,7 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerAudit } from './commands/audit.js';
+import { registerCall } from './commands/call.js';
+import { registerScript } from './commands/script.js';
 import { registerServe } from './commands/serve.js';
+import { registerShell } from './commands/shell.js';
 import { registerUser } from './commands/user.js';
 import { describeError, EXIT } from './errors.js';
 import type { CliIo } from './io.js';
@@ -13,12 +17,13 @@ import type { CliIo } from './io.js';
 /** Adds one subcommand (and its own subcommands) to the program. */
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
-/** The subcommands, in `--help` order. `call`, `shell`, `script` and `audit` go here. */
-export const COMMANDS: readonly RegisterCommand[] = [registerServe, registerUser];
+/** The subcommands, in `--help` order. */
+export const COMMANDS: readonly RegisterCommand[] = [registerServe, registerUser, registerAudit, registerCall, registerShell, registerScript];
 
 const EXIT_HELP = `
 Exit status: ${EXIT.ok} ok, ${EXIT.usage} bad command line, option or value, ${EXIT.notFound} unknown user,
-${EXIT.conflict} duplicate (username or email taken), ${EXIT.failure} anything else.`;
+${EXIT.conflict} duplicate (username or email taken), ${EXIT.connection} server unreachable (call, shell, script),
+${EXIT.failure} anything else (for call and script: the method failed or the transcript did not match).`;
 
 /** Builds the program; commander's own exits are turned into exceptions (see {@link runCli}). */
 export function buildProgram(io: CliIo): Command {

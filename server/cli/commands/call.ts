@@ -1,0 +1,306 @@
+/**
+ * `ddp-guard call <url> <method> [params...]`: call one method on any DDP server and print the
+ * result as EJSON; when the server asks for a second factor (`totp-required`/`totp-invalid`),
+ * answer with `--code`, a code computed from `--totp-secret`, or a prompt in a terminal.
+ * Also the pieces `shell` shares: server addresses, parameters, output and the code source.
+ *
+ * The CLI is the one place that uses both sides: `call`, `shell` and `script` are clients of a
+ * server, shipped in the same binary as `serve`. The server and the client libraries never
+ * import each other; test/architecture/layers.test.ts allows exactly these files.
+ * @module
+ */
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { createNodeClient, DdpError, sha256Hex, type DdpClient, type TwoFactorChallenge, type TwoFactorHandler } from '../../../client/node.js';
+import { decode, encode, isTwoFactorMethod, type TwoFactorMethod } from '../../../protocol/index.js';
+import { CliError, EXIT } from '../errors.js';
+import type { CliIo } from '../io.js';
+import { TotpCodes } from '../script/totp.js';
+
+/** Exit status of `call`, `shell` and `script` when the server cannot be reached or is lost. */
+export const EXIT_CONNECTION = EXIT.connection;
+
+/** How the remote commands log in and answer two-factor challenges. */
+export interface RemoteFlags {
+  user?: string;
+  password?: string;
+  token?: string;
+  code?: string;
+  totpSecret?: string;
+  method?: string;
+  timeout?: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+const HELP_AFTER = `
+Parameters are EJSON texts, one per argument: 42, true, null, '{"a":1}', '{"$date":0}', '"42"'
+(the string 42); a word that is not JSON is a string (hello).
+The result is printed as EJSON on stdout; errors as 'error [code]: reason' on stderr.
+
+Two-factor: when the server answers totp-required or totp-invalid, the code comes from --code
+(used once), else from --totp-secret (the current code is computed), else from a prompt when
+run in a terminal. With --method password, give the password (or its sha-256 hex digest).
+
+Exit status: 0 ok, 1 the method (or login) failed, 2 bad command line, 5 cannot reach the server.`;
+
+/** Adds `call` to the program. */
+export function registerCall(program: Command, io: CliIo): void {
+  withRemoteFlags(program.command('call <url> <method> [params...]'))
+    .description('call a method on a DDP server and print the result; asks for a 2FA code when the server wants one')
+    .option('--code <code>', 'the two-factor code to answer the first challenge with')
+    .addHelpText('after', HELP_AFTER)
+    .action(async (url: string, method: string, params: string[], flags: RemoteFlags) => {
+      const values = params.map((text, i) => decodeParam(text, `parameter ${i + 1}`));
+      const client = await openRemote(url, flags, { reconnect: false, ask: terminalAsk(io) });
+      try {
+        const result = await remote(() => client.apply(method, values));
+        if (result !== undefined) io.out(formatValue(result));
+      } finally {
+        client.close();
+      }
+    });
+}
+
+/** The login and two-factor flags of `call` and `shell`. */
+export function withRemoteFlags(command: Command): Command {
+  return command
+    .option('--user <user>', 'log in first: username, or email when it contains @ (with --password)')
+    .option('--password <password>', 'the password of --user (visible to other local users in the process list)')
+    .option('--token <token>', 'log in first with a resume token or a personal access token')
+    .option('--totp-secret <base32>', 'answer TOTP challenges with codes computed from this authenticator secret')
+    .option('--method <factor>', 'the second factor to use: totp, email or password (default: the one the server asks for)')
+    .option('--timeout <ms>', `give up on the connection or a call after this long (default ${DEFAULT_TIMEOUT_MS})`);
+}
+
+/** Options of {@link openRemote}. */
+export interface OpenOptions {
+  /** Reconnect after a drop (the shell) or fail (a single call). */
+  reconnect: boolean;
+  /** Asks a question and resolves with the answer; undefined when nobody can answer. */
+  ask: ((question: string) => Promise<string>) | undefined;
+  /** See {@link CodeSources.hint}. */
+  hint?: (factor: TwoFactorMethod) => string;
+}
+
+/** Connects to `urlText` and logs in as the flags say. @throws CliError (2 usage, 5 connection, 1 login). */
+export async function openRemote(urlText: string, flags: RemoteFlags, options: OpenOptions): Promise<DdpClient> {
+  const url = webSocketUrl(urlText);
+  const timeoutMs = flags.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseTimeout(flags.timeout);
+  checkLoginFlags(flags);
+  const client = createNodeClient(url, {
+    reconnect: options.reconnect,
+    connectTimeoutMs: timeoutMs,
+    callTimeoutMs: timeoutMs,
+    onTwoFactorRequired: twoFactorHandler({ ...flags, ask: options.ask, ...(options.hint ? { hint: options.hint } : {}) }),
+  });
+  try {
+    await client.connect();
+  } catch (err) {
+    client.close();
+    throw new CliError(`Cannot connect to ${url} (${connectFailure(err)}): check the address and that the server is running.`, EXIT_CONNECTION);
+  }
+  try {
+    if (flags.user !== undefined) await remote(() => client.loginWithPassword(flags.user!, flags.password!), 'Login failed');
+    else if (flags.token !== undefined) await remote(() => client.loginWithToken(flags.token!), 'Login failed');
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+  return client;
+}
+
+/** Why the connection failed, without the client's own "Could not connect to <url>" preamble. */
+function connectFailure(err: unknown): string {
+  if (err instanceof DdpError) {
+    const details = (typeof err.details === 'object' && err.details !== null ? err.details : {}) as { code?: unknown; reason?: unknown };
+    if (typeof details.reason === 'string' && details.reason !== '') return details.reason;
+    if (typeof details.code === 'number') return `the socket closed with code ${details.code}`;
+    return err.reason ?? String(err.error);
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function checkLoginFlags(flags: RemoteFlags): void {
+  if (flags.user !== undefined && flags.token !== undefined) throw new CliError('Log in either with --user and --password or with --token, not both.', EXIT.usage);
+  if ((flags.user === undefined) !== (flags.password === undefined)) throw new CliError('--user and --password go together.', EXIT.usage);
+  if (flags.method !== undefined && !isTwoFactorMethod(flags.method)) {
+    throw new CliError(`--method must be totp, email or password; got '${flags.method}'.`, EXIT.usage);
+  }
+}
+
+/**
+ * Runs a client operation and turns its failure into a CliError: connection trouble exits 5,
+ * anything the server answered exits 1 with `error [code]: reason` and the details.
+ */
+export async function remote<T>(operation: () => Promise<T>, prefix?: string): Promise<T> {
+  try {
+    return await operation();
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    if (err instanceof DdpError) {
+      const status = CONNECTION_ERRORS.has(String(err.error)) ? EXIT_CONNECTION : EXIT.failure;
+      throw new CliError(prefix === undefined ? formatDdpError(err) : `${prefix}: ${formatDdpError(err)}`, status);
+    }
+    if (err instanceof TypeError) throw new CliError(err.message, EXIT.usage);
+    throw err;
+  }
+}
+
+/** The client's errors that mean the server is out of reach. */
+const CONNECTION_ERRORS: ReadonlySet<string> = new Set(['connect-failed', 'connection-lost', 'version-mismatch']);
+
+// ---- addresses and values -----------------------------------------------------------------
+
+/**
+ * The WebSocket URL of a server address: `ws(s)://host:port/path` as given (`/websocket` when
+ * there is no path), `http(s)://host:port[/prefix]` as Meteor reads it (`ws(s)://…/prefix/websocket`),
+ * and a bare `host:port` as `ws://host:port/websocket`.
+ * @throws CliError (exit status 2) for anything else.
+ */
+export function webSocketUrl(text: string): string {
+  const input = /^[a-z][a-z0-9+.-]*:\/\//i.test(text.trim()) ? text.trim() : `ws://${text.trim()}`;
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw badUrl(text);
+  }
+  const web = url.protocol === 'http:' || url.protocol === 'https:';
+  if (!web && url.protocol !== 'ws:' && url.protocol !== 'wss:') throw badUrl(text);
+  const scheme = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss' : 'ws';
+  let pathname = url.pathname === '/' ? '' : url.pathname;
+  if (pathname === '' || (web && !/\/websocket\/?$/.test(pathname))) pathname = `${pathname.replace(/\/$/, '')}/websocket`;
+  return `${scheme}://${url.host}${pathname}${url.search}`;
+}
+
+function badUrl(text: string): CliError {
+  return new CliError(`'${text}' is not a server address: use ws://host:port/websocket, ws://host:port or http://host:port.`, EXIT.usage);
+}
+
+/** A positive number of milliseconds. @throws CliError (exit status 2). */
+export function parseTimeout(text: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) <= 0) throw new CliError(`--timeout takes a number of milliseconds above 0; got '${text}'.`, EXIT.usage);
+  return Number(text);
+}
+
+/** One parameter: EJSON when it is JSON, else the text itself. @throws CliError for JSON that is bad EJSON. */
+export function decodeParam(text: string, what: string): unknown {
+  try {
+    JSON.parse(text);
+  } catch {
+    return text;
+  }
+  try {
+    return decode(text);
+  } catch (err) {
+    throw new CliError(`${what} is not valid EJSON (${(err as Error).message}): ${text}`, EXIT.usage);
+  }
+}
+
+/** A value as indented EJSON text (2 spaces). */
+export function formatValue(value: unknown): string {
+  const text = encode(value) as string | undefined;
+  return text === undefined ? 'undefined' : JSON.stringify(JSON.parse(text), null, 2);
+}
+
+/** A value as EJSON text on one line. */
+export function formatCompact(value: unknown): string {
+  return (encode(value) as string | undefined) ?? 'undefined';
+}
+
+/** `error [code]: reason`, then the details as EJSON when there are any. */
+export function formatDdpError(err: DdpError): string {
+  const head = `error [${String(err.error)}]: ${err.reason ?? err.message}`;
+  return err.details === undefined ? head : `${head}\ndetails: ${formatValue(err.details)}`;
+}
+
+// ---- two-factor codes ---------------------------------------------------------------------
+
+/** Where codes come from. */
+export interface CodeSources {
+  code?: string;
+  totpSecret?: string;
+  method?: string;
+  ask?: ((question: string) => Promise<string>) | undefined;
+  /** What to tell the user when no code can be had, per factor. @default pass --code or --totp-secret */
+  hint?: (factor: TwoFactorMethod) => string;
+}
+
+/** The advice of `call` when it cannot get a code. */
+function callHint(factor: TwoFactorMethod): string {
+  return `pass --code <code>${factor === 'totp' ? ' or --totp-secret <base32>' : ''}, or run the command in a terminal to be asked`;
+}
+
+/**
+ * Answers the client's two-factor challenges: `--code` once, then codes from `--totp-secret`
+ * (for TOTP), then the prompt. With none left, the last server error stands (after a wrong
+ * code), or the user is told what to pass.
+ */
+export function twoFactorHandler(sources: CodeSources, totp = new TotpCodes()): TwoFactorHandler {
+  let codeUsed = false;
+  return async (challenge) => {
+    const { details } = challenge;
+    const chosen = isTwoFactorMethod(sources.method) ? sources.method : undefined;
+    const factor: TwoFactorMethod = chosen ?? (sources.totpSecret !== undefined && details.availableMethods.includes('totp') ? 'totp' : details.method);
+    if (sources.code !== undefined && !codeUsed) {
+      codeUsed = true;
+      return { code: codeFor(factor, sources.code), method: factor };
+    }
+    if (sources.totpSecret !== undefined && factor === 'totp') {
+      try {
+        return { code: totp.next(sources.totpSecret), method: factor };
+      } catch (err) {
+        throw new CliError(`--totp-secret: ${(err as Error).message}.`, EXIT.usage);
+      }
+    }
+    if (sources.ask) {
+      const answer = (await sources.ask(question(factor, challenge))).trim();
+      return answer === '' ? null : { code: codeFor(factor, answer), method: factor };
+    }
+    if (challenge.isRetryAfterInvalid) throw challenge.error;
+    const what = factor === 'password' ? 'the password as a second check' : `a two-factor code (${factor})`;
+    throw new CliError(
+      `'${challenge.method}' needs ${what}: ${(sources.hint ?? callHint)(factor)}.`,
+      EXIT.usage,
+    );
+  };
+}
+
+/** The password factor wants the sha-256 hex digest: a typed password is hashed. */
+function codeFor(factor: TwoFactorMethod, code: string): string {
+  return factor === 'password' && !/^[0-9a-f]{64}$/i.test(code) ? sha256Hex(code) : code;
+}
+
+function question(factor: TwoFactorMethod, challenge: TwoFactorChallenge): string {
+  const again = challenge.isRetryAfterInvalid ? 'That code was not accepted. ' : '';
+  switch (factor) {
+    case 'totp':
+      return `${again}Enter the code from your authenticator app (or a backup code): `;
+    case 'email': {
+      const to = challenge.details.emailOrUsername;
+      return `${again}Enter the code sent to your email${to === undefined ? '' : ` (${to})`}: `;
+    }
+    case 'password':
+      return `${again}Enter your password to confirm: `;
+  }
+}
+
+/** A one-line question on stderr, answered on standard input; undefined when it is not a terminal. */
+export function terminalAsk(io: CliIo): ((question: string) => Promise<string>) | undefined {
+  if (!io.stdin.isTTY) return undefined;
+  return (text) =>
+    new Promise((resolve, reject) => {
+      io.ask(text);
+      const rl = createInterface({ input: io.stdin, terminal: false });
+      let answered = false;
+      rl.once('line', (line) => {
+        answered = true;
+        rl.close();
+        resolve(line);
+      });
+      rl.once('close', () => {
+        if (!answered) reject(new CliError('Cancelled: no code was entered.', EXIT.failure));
+      });
+    });
+}
