@@ -75,7 +75,7 @@ function fromJSONValue(value: unknown, depth: number): unknown {
     if (FORBIDDEN_KEYS.has(key)) throw new CodecError(`forbidden key '${key}'`);
   }
   if (keys.length > 0 && keys.length <= 2 && keys[0]!.charCodeAt(0) === 0x24 /* $ */) {
-    const typed = fromTypedValue(obj, keys);
+    const typed = fromTypedValue(obj, keys, depth);
     if (typed !== NOT_TYPED) return typed;
   }
   for (const key of keys) obj[key] = fromJSONValue(obj[key], depth + 1);
@@ -84,7 +84,7 @@ function fromJSONValue(value: unknown, depth: number): unknown {
 
 const NOT_TYPED = Symbol('not an EJSON type');
 
-function fromTypedValue(obj: Record<string, unknown>, keys: string[]): unknown {
+function fromTypedValue(obj: Record<string, unknown>, keys: string[], depth: number): unknown {
   const has = (k: string): boolean => keys.includes(k);
   if (keys.length === 1) {
     if (has('$date')) {
@@ -110,7 +110,7 @@ function fromTypedValue(obj: Record<string, unknown>, keys: string[]): unknown {
       const out = inner as Record<string, unknown>;
       for (const key of Object.keys(out)) {
         if (FORBIDDEN_KEYS.has(key)) throw new CodecError(`forbidden key '${key}'`);
-        out[key] = fromJSONValue(out[key], 1);
+        out[key] = fromJSONValue(out[key], depth + 2);
       }
       return out;
     }
@@ -128,6 +128,8 @@ function fromTypedValue(obj: Record<string, unknown>, keys: string[]): unknown {
   if (has('$type') && has('$value')) {
     const typeName = obj.$type;
     if (typeof typeName !== 'string' || !isRegisteredType(typeName)) throw new CodecError(`unknown EJSON type '${String(typeName)}'`);
+    // The value goes to the type's factory as it is: check it for forbidden keys and depth here.
+    checkUntyped(obj.$value, depth + 1);
     try {
       return EJSON.fromJSONValue({ $type: typeName, $value: obj.$value } as never);
     } catch (err) {
@@ -135,6 +137,20 @@ function fromTypedValue(obj: Record<string, unknown>, keys: string[]): unknown {
     }
   }
   return NOT_TYPED;
+}
+
+/** Forbidden keys and nesting depth, for JSON handed over without decoding. */
+function checkUntyped(value: unknown, depth: number): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (depth >= MAX_DEPTH) throw new CodecError(`nesting deeper than ${MAX_DEPTH}`);
+  if (Array.isArray(value)) {
+    for (const item of value) checkUntyped(item, depth + 1);
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN_KEYS.has(key)) throw new CodecError(`forbidden key '${key}'`);
+    checkUntyped((value as Record<string, unknown>)[key], depth + 1);
+  }
 }
 
 /** Base64 to bytes without Node's Buffer: this file also runs in browsers. */

@@ -37,6 +37,8 @@ export class Session implements SocketHandler, Caller, SubscriptionHost {
   private readonly subs = new Map<string, Subscription>();
   private universal: Subscription[] = [];
   private readonly readySent = new Set<string>();
+  /** While subscriptions rerun after a login, `ready` waits until the data difference is sent. */
+  private pendingReady: string[] | null = null;
   private readonly closeCallbacks: (() => void)[] = [];
   private handshakeTimer: NodeJS.Timeout | null;
   private heartbeat: Heartbeat | null = null;
@@ -223,19 +225,24 @@ export class Session implements SocketHandler, Caller, SubscriptionHost {
     this.sendResult(msg.id, result, failed ? err : undefined, failed, msg.method);
   }
 
-  /** `result` then `updated`, in one write. */
+  /** `result` then `updated`, in one write. A closing socket gets nothing more (errors are still logged). */
   private sendResult(id: string, result: unknown, err?: unknown, failed = err !== undefined, method?: string): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || (!this.socket.open && !failed)) return;
+    const context = { connectionId: this.sessionId, method, methodId: id, userId: this.userId };
     let frame: string;
-    if (failed) {
-      const wire = toWireError(err, this.core.logger, { connectionId: this.sessionId, method, methodId: id, userId: this.userId });
-      frame = `{"msg":"result","id":${JSON.stringify(id)},"error":${encode(wire)}}`;
-    } else if (result === undefined) {
-      frame = `{"msg":"result","id":${JSON.stringify(id)}}`;
-    } else {
-      frame = `{"msg":"result","id":${JSON.stringify(id)},"result":${encode(result)}}`;
+    try {
+      frame = this.resultFrame(id, result, err, failed, context);
+    } catch (encodeErr) {
+      // A value EJSON cannot carry (a BigInt, a cycle...): still one answer, a 500, logged.
+      frame = this.resultFrame(id, undefined, encodeErr, true, context);
     }
     this.socket.send([frame, `{"msg":"updated","methods":[${JSON.stringify(id)}]}`]);
+  }
+
+  private resultFrame(id: string, result: unknown, err: unknown, failed: boolean, context: Record<string, unknown>): string {
+    if (failed) return `{"msg":"result","id":${JSON.stringify(id)},"error":${encode(toWireError(err, this.core.logger, context))}}`;
+    if (result === undefined) return `{"msg":"result","id":${JSON.stringify(id)}}`;
+    return `{"msg":"result","id":${JSON.stringify(id)},"result":${encode(result)}}`;
   }
 
   // ---- subscriptions ----
@@ -291,7 +298,8 @@ export class Session implements SocketHandler, Caller, SubscriptionHost {
   sendReady(subId: string): void {
     if (this.state !== 'connected' || this.readySent.has(subId)) return;
     this.readySent.add(subId);
-    this.send({ msg: 'ready', subs: [subId] });
+    if (this.pendingReady) this.pendingReady.push(subId);
+    else this.send({ msg: 'ready', subs: [subId] });
   }
 
   subscriptionEnded(sub: Subscription, err: unknown): void {
@@ -318,32 +326,39 @@ export class Session implements SocketHandler, Caller, SubscriptionHost {
     this.userId = userId;
     this.login = userId === null ? null : login;
     if (!changed || this.state !== 'connected') return;
-    await this.mergeBox.rebuild(async () => {
-      const named = [...this.subs.values()];
-      const universal = this.universal;
-      this.universal = [];
-      for (const old of [...named, ...universal]) old.deactivate((err) => this.core.logger.error({ ...errorFields(err) }, 'onStop callback failed'));
-      for (const old of universal) {
-        const sub = new Subscription(this, null, old.key, old.definition, []);
-        this.universal.push(sub);
-        await sub.run().catch((err: unknown) => this.subscriptionEnded(sub, err));
-      }
-      for (const old of named) {
-        const sub = new Subscription(this, old.subscriptionId, old.key, old.definition, old.params);
-        this.subs.set(old.subscriptionId!, sub);
-        if (sub.definition.options.requireUser && userId === null) {
-          this.subscriptionEnded(sub, catalogueError('notLoggedIn'));
-          continue;
+    this.pendingReady = [];
+    try {
+      await this.mergeBox.rebuild(async () => {
+        const named = [...this.subs.values()];
+        const universal = this.universal;
+        this.universal = [];
+        for (const old of [...named, ...universal]) old.deactivate((err) => this.core.logger.error({ ...errorFields(err) }, 'onStop callback failed'));
+        for (const old of universal) {
+          const sub = new Subscription(this, null, old.key, old.definition, []);
+          this.universal.push(sub);
+          await sub.run().catch((err: unknown) => this.subscriptionEnded(sub, err));
         }
-        await sub.run().catch((err: unknown) => this.subscriptionEnded(sub, err));
-      }
-    });
+        for (const old of named) {
+          const sub = new Subscription(this, old.subscriptionId, old.key, old.definition, old.params);
+          this.subs.set(old.subscriptionId!, sub);
+          if (sub.definition.options.requireUser && userId === null) {
+            this.subscriptionEnded(sub, catalogueError('notLoggedIn'));
+            continue;
+          }
+          await sub.run().catch((err: unknown) => this.subscriptionEnded(sub, err));
+        }
+      });
+    } finally {
+      const ready = this.pendingReady.filter((id) => this.subs.has(id) && this.readySent.has(id));
+      this.pendingReady = null;
+      if (ready.length > 0) this.send({ msg: 'ready', subs: ready });
+    }
   }
 
   // ---- outbound ----
 
   private send(msg: Record<string, unknown>): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || !this.socket.open) return;
     this.socket.send([encode(msg)]);
   }
 

@@ -7,6 +7,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 export interface DdpSocket {
   /** Send DDP message texts, in order. Several at once may share one write. */
   send(frames: readonly string[]): void;
+  /** False once closing has begun: nothing sent from then on arrives, so callers can skip the work. */
+  readonly open: boolean;
   /** Close with a code from `CLOSE_CODES` and a short reason. Idempotent. */
   close(code: number, reason: string): void;
   /** The peer's address as the socket sees it. */

@@ -39,8 +39,12 @@ class WsDdpSocket implements DdpSocket {
     this.remoteAddress = tcp.remoteAddress ?? '';
   }
 
+  get open(): boolean {
+    return !this.closing && this.ws.readyState === WebSocket.OPEN;
+  }
+
   send(frames: readonly string[]): void {
-    if (this.closing || this.ws.readyState !== WebSocket.OPEN || frames.length === 0) return;
+    if (!this.open || frames.length === 0) return;
     const texts = this.framing === 'sockjs' ? [encodeSockJsMessages(frames)] : frames;
     if (this.compress) {
       for (const text of texts) this.ws.send(text);

@@ -16,7 +16,7 @@ export interface RawClientOptions extends ClientOptions {
   sockjs?: boolean;
 }
 
-const live = new Set<RawClient>();
+const live = new Set<{ terminate(): void }>();
 
 export class RawClient {
   /** Every text frame received, as received. */
@@ -187,4 +187,160 @@ export class RawClient {
 export function closeClients(): void {
   for (const client of live) client.terminate();
   live.clear();
+}
+
+/** One WebSocket frame as a {@link RawTcpClient} saw it. */
+export interface RawFrame {
+  opcode: number;
+  /** Payload length on the wire. */
+  length: number;
+  /** The payload, when it is no longer than the client's `keepPayloadUpTo`; else empty. */
+  payload: Buffer;
+}
+
+/**
+ * A WebSocket client written over a bare TCP socket: it does the upgrade by hand and parses
+ * frames itself, cheaply (large payloads are counted, not kept). It answers nothing on its own,
+ * not even a close frame, and lets a test pause and resume reading at the TCP level.
+ */
+export class RawTcpClient {
+  readonly frames: RawFrame[] = [];
+  bytesReceived = 0;
+  isClosed = false;
+  readonly closed: Promise<void>;
+  private pending = Buffer.alloc(0);
+  private current: { opcode: number; length: number; got: number; parts: Buffer[] | null } | null = null;
+  private wake: (() => void)[] = [];
+
+  private constructor(readonly socket: import('node:net').Socket, private readonly keepPayloadUpTo: number) {
+    this.closed = new Promise((resolve) => {
+      socket.on('close', () => {
+        this.isClosed = true;
+        live.delete(this);
+        resolve();
+        this.notify();
+      });
+    });
+    socket.on('error', () => {
+      // 'close' follows.
+    });
+  }
+
+  /** Open `ws://host:port/path` by hand; resolves after the 101 response. */
+  static async connect(url: string, keepPayloadUpTo = 64 * 1024): Promise<RawTcpClient> {
+    const { connect } = await import('node:net');
+    const { hostname, port, pathname } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    const client = new RawTcpClient(socket, keepPayloadUpTo);
+    await new Promise<void>((resolve, reject) => {
+      let head = Buffer.alloc(0);
+      const onData = (chunk: Buffer): void => {
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        socket.off('data', onData);
+        const status = head.subarray(0, end).toString('latin1').split('\r\n')[0]!;
+        if (!status.startsWith('HTTP/1.1 101')) {
+          reject(new Error(`upgrade refused: ${status}`));
+          return;
+        }
+        socket.on('data', (data: Buffer) => client.receive(data));
+        if (head.length > end + 4) client.receive(head.subarray(end + 4));
+        resolve();
+      };
+      socket.on('data', onData);
+      socket.once('error', reject);
+      socket.write(`GET ${pathname} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    });
+    live.add(client);
+    return client;
+  }
+
+  /** Send one masked text frame, as a client must. */
+  sendText(text: string): void {
+    const payload = Buffer.from(text, 'utf8');
+    const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+    let header: Buffer;
+    if (payload.length < 126) header = Buffer.from([0x81, 0x80 | payload.length]);
+    else if (payload.length < 65536) {
+      header = Buffer.alloc(4);
+      header.writeUInt8(0x81, 0);
+      header.writeUInt8(0x80 | 126, 1);
+      header.writeUInt16BE(payload.length, 2);
+    } else {
+      header = Buffer.alloc(10);
+      header.writeUInt8(0x81, 0);
+      header.writeUInt8(0x80 | 127, 1);
+      header.writeBigUInt64BE(BigInt(payload.length), 2);
+    }
+    for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i % 4]!;
+    this.socket.write(Buffer.concat([header, mask, payload]));
+  }
+
+  /** Text frames received, decoded as EJSON. */
+  get messages(): Msg[] {
+    return this.frames.filter((f) => f.opcode === 1 && f.payload.length === f.length).map((f) => decode(f.payload.toString('utf8')) as Msg);
+  }
+
+  /** The close frame's code and reason, if one arrived. */
+  get closeFrame(): { code: number; reason: string } | null {
+    const frame = this.frames.find((f) => f.opcode === 8);
+    if (!frame) return null;
+    return { code: frame.payload.readUInt16BE(0), reason: frame.payload.subarray(2).toString('utf8') };
+  }
+
+  /** The first frame (already received or still to come) that matches. */
+  waitForFrame(predicate: (frame: RawFrame) => boolean, timeoutMs = 2000): Promise<RawFrame> {
+    return new Promise((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error(`no matching frame within ${timeoutMs} ms`)), timeoutMs);
+      const check = (): void => {
+        const found = this.frames.find(predicate);
+        if (found) {
+          clearTimeout(deadline);
+          resolve(found);
+        } else if (this.isClosed) {
+          clearTimeout(deadline);
+          reject(new Error('socket closed without a matching frame'));
+        } else {
+          this.wake.push(check);
+        }
+      };
+      check();
+    });
+  }
+
+  terminate(): void {
+    this.socket.destroy();
+  }
+
+  private notify(): void {
+    for (const fn of this.wake.splice(0)) fn();
+  }
+
+  private receive(chunk: Buffer): void {
+    this.bytesReceived += chunk.length;
+    let data = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = Buffer.alloc(0);
+    while (data.length > 0) {
+      if (!this.current) {
+        if (data.length < 2) break;
+        const len7 = data[1]! & 0x7f;
+        const headerLength = len7 === 126 ? 4 : len7 === 127 ? 10 : 2;
+        if (data.length < headerLength) break;
+        const length = len7 === 126 ? data.readUInt16BE(2) : len7 === 127 ? Number(data.readBigUInt64BE(2)) : len7;
+        this.current = { opcode: data[0]! & 0x0f, length, got: 0, parts: length <= this.keepPayloadUpTo ? [] : null };
+        data = data.subarray(headerLength);
+      }
+      const frame = this.current;
+      const take = Math.min(frame.length - frame.got, data.length);
+      frame.parts?.push(data.subarray(0, take));
+      frame.got += take;
+      data = data.subarray(take);
+      if (frame.got < frame.length) break;
+      this.frames.push({ opcode: frame.opcode, length: frame.length, payload: frame.parts ? Buffer.concat(frame.parts) : Buffer.alloc(0) });
+      this.current = null;
+    }
+    if (data.length > 0) this.pending = Buffer.from(data);
+    this.notify();
+  }
 }

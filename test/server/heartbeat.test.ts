@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { gate, startServer, stopServers } from '../helpers/server.js';
+import { closeClients, RawClient } from '../helpers/raw-client.js';
+import type { DdpServer } from '../../server/index.js';
+
+describe('server: heartbeats and ping/pong', () => {
+  afterEach(async () => {
+    closeClients();
+    await stopServers();
+  });
+
+  describe('server pings', () => {
+    let server: DdpServer;
+    beforeEach(async () => {
+      server = await startServer({ heartbeatIntervalMs: 60, heartbeatTimeoutMs: 100 });
+    });
+
+    it('pings an idle client and closes it with 4001 when it stays silent', async () => {
+      const client = await RawClient.handshake(server.url);
+      await client.waitFor((m) => m.msg === 'ping');
+      expect(client.messageTexts).to.include('{"msg":"ping"}');
+      const { code } = await client.closed;
+      expect(code).to.equal(4001);
+      expect(client.messages.filter((m) => m.msg === 'ping')).to.have.length(1);
+    });
+
+    it('keeps a client that answers with pong', async () => {
+      const client = await RawClient.handshake(server.url);
+      for (let i = 0; i < 4; i++) {
+        await client.waitFor((m) => m.msg === 'ping', 1000);
+        client.send({ msg: 'pong' });
+      }
+      expect(client.isClosed).to.equal(false);
+      // Then silence: closed.
+      expect((await client.closed).code).to.equal(4001);
+    });
+
+    it('counts any inbound message as a sign of life', async () => {
+      const client = await RawClient.handshake(server.url);
+      for (let i = 0; i < 4; i++) {
+        await client.waitFor((m) => m.msg === 'ping', 1000);
+        client.send({ msg: 'ping', id: `life${i}` }); // not a pong
+      }
+      expect(client.isClosed).to.equal(false);
+      expect((await client.closed).code).to.equal(4001);
+      expect(client.messages.filter((m) => m.msg === 'pong').map((m) => m.id)).to.deep.equal(['life0', 'life1', 'life2', 'life3']);
+    });
+
+    it('has no heartbeat for pre1 clients', async () => {
+      const client = await RawClient.handshake(server.url, {}, { msg: 'connect', version: 'pre1', support: ['pre1'] });
+      expect(client.isClosed).to.equal(false);
+      expect(server.stats().timers).to.equal(0);
+      const modern = await RawClient.handshake(server.url);
+      expect(modern.isClosed).to.equal(false);
+      expect(server.stats().timers).to.equal(1);
+    });
+  });
+
+  describe('client pings', () => {
+    it('answers ping with pong, echoing the id only when given, even while a method blocks the queue', async () => {
+      const release = gate();
+      const started = gate();
+      const server = await startServer({}, (s) => s.methods({
+        async slow() {
+          started.open();
+          await release.promise;
+          return 'done';
+        },
+      }));
+      const client = await RawClient.handshake(server.url);
+      client.send({ msg: 'method', method: 'slow', params: [], id: 'slow' });
+      await started.promise;
+      client.send({ msg: 'ping', id: 'p1' });
+      expect(await client.next()).to.deep.equal({ msg: 'pong', id: 'p1' });
+      client.send({ msg: 'ping' });
+      expect(await client.next()).to.deep.equal({ msg: 'pong' });
+      expect(client.messageTexts.slice(-1)).to.deep.equal(['{"msg":"pong"}']);
+      expect(client.messages.some((m) => m.msg === 'result')).to.equal(false);
+      release.open();
+      expect(await client.next()).to.deep.equal({ msg: 'result', id: 'slow', result: 'done' });
+      expect(await client.next()).to.deep.equal({ msg: 'updated', methods: ['slow'] });
+    });
+
+    it('ignores a client pong that answers nothing', async () => {
+      const server = await startServer({}, (s) => s.methods({ echo: (x: unknown) => x }));
+      const client = await RawClient.handshake(server.url);
+      client.send({ msg: 'pong', id: 'unasked' });
+      expect((await client.call('echo', [1], 'e')).result).to.equal(1);
+      expect(client.messages.filter((m) => m.msg === 'error' || m.msg === 'pong' || m.msg === 'ping')).to.deep.equal([]);
+    });
+  });
+});
