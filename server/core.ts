@@ -1,6 +1,6 @@
 /**
  * The parts of a server that sessions share: options, logger, registries, pipeline, dispatcher,
- * and the set of live sessions.
+ * and the bookkeeping of live sessions.
  */
 import type { ResolvedOptions } from './options.js';
 import type { Logger } from './logger.js';
@@ -20,6 +20,6 @@ export interface ServerCore {
   isShuttingDown(): boolean;
   /** A session finished its handshake. */
   sessionStarted(session: Session): void;
-  /** A connected session closed. */
-  sessionEnded(session: Session): void;
+  /** A session's socket closed; `wasConnected` when it had finished its handshake. */
+  socketClosed(session: Session, wasConnected: boolean): void;
 }

@@ -17,6 +17,7 @@ import { rateLimitHook } from './hooks/rate-limit.js';
 import { requireUserHook } from './hooks/require-user.js';
 import { paramsHook } from './hooks/params.js';
 import { Session } from './session.js';
+import { Sweeper } from './heartbeat.js';
 import { WebSocketTransport } from './transport/websocket.js';
 import { HttpRouter, type RouteHandler } from './transport/http-routes.js';
 import type { ServerCore } from './core.js';
@@ -31,6 +32,15 @@ export interface ServerStats {
   subscriptions: number;
   documents: number;
   timers: number;
+}
+
+/**
+ * DDP messages received and sent since start: plain numbers, so counting costs an increment.
+ * Sessions add to them; metrics read them when scraped.
+ */
+export interface TrafficCounters {
+  messagesIn: number;
+  messagesOut: number;
 }
 
 /** Calls made by the server itself: no connection, no user, no rate limit. */
@@ -54,8 +64,10 @@ export class DdpServer implements ServerCore {
   readonly dispatcher: Dispatcher;
   readonly rateLimiter: RateLimiter;
   readonly http: HttpRouter;
-  private readonly sessions = new Set<Session>();
+  readonly traffic: TrafficCounters = { messagesIn: 0, messagesOut: 0 };
   private readonly allSessions = new Set<Session>();
+  /** One timer for every session's handshake timeout and heartbeats. */
+  private readonly sweeper: Sweeper;
   private readonly httpServer: HttpServer;
   private readonly transport: WebSocketTransport;
   private shuttingDown = false;
@@ -79,15 +91,11 @@ export class DdpServer implements ServerCore {
     this.transport = new WebSocketTransport(this.options, (socket) => {
       const session = new Session(this, socket);
       this.allSessions.add(session);
-      return {
-        receive: (text) => session.receive(text),
-        closed: () => {
-          this.allSessions.delete(session);
-          session.closed();
-        },
-      };
+      return session;
     }, this.logger);
     this.transport.attach(this.httpServer);
+    const { handshakeTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs } = this.options;
+    this.sweeper = new Sweeper(this.allSessions, [handshakeTimeoutMs, heartbeatIntervalMs, heartbeatIntervalMs > 0 ? heartbeatTimeoutMs : 0]);
   }
 
   /** Register methods. */
@@ -137,18 +145,19 @@ export class DdpServer implements ServerCore {
   }
 
   sessionStarted(session: Session): void {
-    this.sessions.add(session);
     for (const fn of this.sessionListeners.started) fn(session);
   }
 
-  sessionEnded(session: Session): void {
-    this.sessions.delete(session);
+  socketClosed(session: Session, wasConnected: boolean): void {
+    this.allSessions.delete(session);
+    if (!wasConnected) return;
     for (const fn of this.sessionListeners.ended) fn(session);
   }
 
   stats(): ServerStats {
-    const stats: ServerStats = { sockets: this.transport.size, sessions: this.sessions.size, methodsInFlight: 0, queuedMessages: 0, subscriptions: 0, documents: 0, timers: 0 };
+    const stats: ServerStats = { sockets: this.transport.size, sessions: 0, methodsInFlight: 0, queuedMessages: 0, subscriptions: 0, documents: 0, timers: 0 };
     for (const session of this.allSessions) {
+      if (session.isConnected) stats.sessions++;
       const c = session.counts();
       stats.methodsInFlight += c.methodsInFlight;
       stats.queuedMessages += c.queued;
@@ -183,7 +192,8 @@ export class DdpServer implements ServerCore {
         else reject(err);
       };
       this.httpServer.once('error', onError);
-      this.httpServer.listen(this.options.port, this.options.host, () => {
+      this.sweeper.start();
+    this.httpServer.listen(this.options.port, this.options.host, () => {
         this.httpServer.off('error', onError);
         const address = this.httpServer.address() as AddressInfo;
         this.logger.info({ host: address.address, port: address.port }, `listening on ${this.url}`);
@@ -220,10 +230,11 @@ export class DdpServer implements ServerCore {
     const serverClosed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
     const deadline = Date.now() + this.options.shutdownTimeoutMs;
     while (this.runningMethods() > 0 && Date.now() < deadline) await delay(10);
-    this.transport.closeAll(CLOSE_CODES.goingAway, 'Server shutting down');
+    for (const session of this.allSessions) session.close(CLOSE_CODES.goingAway, 'Server shutting down');
     const socketsDeadline = Date.now() + 1000;
     while (this.transport.size > 0 && Date.now() < socketsDeadline) await delay(10);
     this.transport.close();
+    this.sweeper.stop();
     this.httpServer.closeAllConnections();
     await serverClosed;
     for (const fn of this.teardown) await fn();

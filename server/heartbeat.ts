@@ -1,65 +1,52 @@
 /**
- * Server-side heartbeats, as Meteor's: after `intervalMs` without any inbound message the server
- * sends `ping`; if nothing at all arrives within `timeoutMs` after that, the socket is closed.
- * Every inbound message counts as a sign of life. Recording one is a single assignment: the
- * timer is re-armed only when it fires, not on every message.
+ * Handshake timeouts and heartbeats for every session, from ONE timer per server instead of one
+ * per connection: thousands of idle connections then cost no timer objects. Meteor's rules:
+ * after `heartbeatIntervalMs` without any inbound message the server sends `ping`; if nothing
+ * at all arrives within `heartbeatTimeoutMs` after that, the socket is closed. Every inbound
+ * message counts as a sign of life, and recording one is a single assignment.
+ *
+ * The sweep runs every quarter of the shortest of those periods, so a ping or a close happens
+ * at most a quarter period late.
  */
 import { performance } from 'node:perf_hooks';
 
-export class Heartbeat {
+/** What the sweeper asks of each session. */
+export interface Sweepable {
+  /** Check timeouts at `now` ({@link monotonicNow} ms): ping, or close. */
+  sweep(now: number): void;
+}
+
+export class Sweeper {
   private timer: NodeJS.Timeout | null = null;
-  private lastSeen = performance.now();
-  private pingSentAt = 0;
+  private readonly periodMs: number;
 
   constructor(
-    private readonly intervalMs: number,
-    private readonly timeoutMs: number,
-    private readonly sendPing: () => void,
-    private readonly onTimeout: () => void,
-  ) {}
-
-  /** Note a sign of life. */
-  seen(): void {
-    this.lastSeen = performance.now();
+    private readonly sessions: ReadonlySet<Sweepable>,
+    periods: readonly number[],
+  ) {
+    const shortest = Math.min(...periods.filter((p) => p > 0));
+    this.periodMs = Math.max(1, Math.floor(shortest / 4));
   }
 
   start(): void {
-    if (this.intervalMs <= 0) return;
-    this.lastSeen = performance.now();
-    this.arm(this.intervalMs);
-  }
-
-  stop(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-  }
-
-  get active(): boolean {
-    return this.timer !== null;
-  }
-
-  private arm(ms: number): void {
-    this.timer = setTimeout(() => this.tick(), Math.max(1, ms));
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      const now = monotonicNow();
+      for (const session of this.sessions) session.sweep(now);
+    }, this.periodMs);
     this.timer.unref();
   }
 
-  private tick(): void {
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    const now = performance.now();
-    if (this.pingSentAt !== 0) {
-      if (this.lastSeen < this.pingSentAt) {
-        this.onTimeout();
-        return;
-      }
-      this.pingSentAt = 0;
-    }
-    const idle = now - this.lastSeen;
-    if (idle >= this.intervalMs) {
-      this.pingSentAt = now;
-      this.sendPing();
-      this.arm(this.timeoutMs);
-    } else {
-      this.arm(this.intervalMs - idle);
-    }
   }
+}
+
+/**
+ * Monotonic whole milliseconds, the clock of handshake and heartbeat timeouts. Whole numbers
+ * stay small integers in V8, so storing one per message allocates nothing.
+ */
+export function monotonicNow(): number {
+  return Math.floor(performance.now());
 }

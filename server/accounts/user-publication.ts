@@ -40,5 +40,6 @@ export function publishOwnUser(server: DdpServer, container: ServiceContainer): 
     });
     this.onStop(stop);
     this.ready();
-  });
+    // Only logged-in sessions run it: anonymous idle connections then hold no subscription.
+  }, { requireUser: true });
 }

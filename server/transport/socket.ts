@@ -2,8 +2,6 @@
  * What a session needs from a socket. The WebSocket and SockJS transports implement it; the
  * session never sees `ws`.
  */
-import type { IncomingHttpHeaders } from 'node:http';
-
 export interface DdpSocket {
   /** Send DDP message texts, in order. Several at once may share one write. */
   send(frames: readonly string[]): void;
@@ -11,10 +9,13 @@ export interface DdpSocket {
   readonly open: boolean;
   /** Close with a code from `CLOSE_CODES` and a short reason. Idempotent. */
   close(code: number, reason: string): void;
-  /** The peer's address as the socket sees it. */
-  readonly remoteAddress: string;
-  /** The HTTP headers of the upgrade request. */
-  readonly headers: IncomingHttpHeaders;
+  /** The client's address: the socket's, or from `X-Forwarded-For` with a trusted proxy count. */
+  readonly clientAddress: string;
+  /**
+   * The safe subset of the upgrade request's headers (`SAFE_HEADERS`), copied at accept time:
+   * the request itself is not kept, which matters with thousands of idle connections.
+   */
+  readonly httpHeaders: Readonly<Record<string, string>>;
 }
 
 /** What a transport calls on the session that owns a socket. */

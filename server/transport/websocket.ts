@@ -12,7 +12,7 @@ import { CLOSE_CODES } from '../../protocol/constants.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Logger } from '../logger.js';
 import type { DdpSocket, SocketHandler } from './socket.js';
-import { clientAddressOf } from '../connection-info.js';
+import { clientAddressOf, safeHeaders } from '../connection-info.js';
 import { encodeTextFrames } from './frames.js';
 import { decodeSockJsFrame, encodeSockJsClose, encodeSockJsMessages, SOCKJS_OPEN, isSockJsWebSocketPath } from './sockjs.js';
 
@@ -24,36 +24,85 @@ type Framing = 'raw' | 'sockjs';
 /** Grace period for the closing handshake of a client that does not read, before the TCP socket is destroyed. */
 const SLOW_CONSUMER_GRACE_MS = 1000;
 
+/** The DDP socket behind a `ws` socket; found from the ws through this key by the shared listeners. */
+const OWNER = Symbol('ddp-guard socket');
+type OwnedWebSocket = WebSocket & { [OWNER]?: WsDdpSocket };
+
+// One listener function for all sockets, not a closure per socket: idle connections are many.
+function onMessage(this: OwnedWebSocket, data: RawData, isBinary: boolean): void {
+  this[OWNER]?.message(data, isBinary);
+}
+function onClose(this: OwnedWebSocket, code: number): void {
+  this[OWNER]?.ended(code);
+}
+
 class WsDdpSocket implements DdpSocket {
-  readonly remoteAddress: string;
   private closing = false;
+  private done = false;
+  handler: SocketHandler | null = null;
 
   constructor(
+    private readonly transport: WebSocketTransport,
     private readonly ws: WebSocket,
     private readonly tcp: Socket,
-    readonly headers: IncomingMessage['headers'],
+    readonly clientAddress: string,
+    readonly httpHeaders: Readonly<Record<string, string>>,
     private readonly framing: Framing,
-    private readonly maxBufferedBytes: number,
-    private readonly compress: boolean,
   ) {
-    this.remoteAddress = tcp.remoteAddress ?? '';
+    (ws as OwnedWebSocket)[OWNER] = this;
+    ws.on('close', onClose);
+    ws.on('error', transport.onSocketError);
   }
 
   get open(): boolean {
     return !this.closing && this.ws.readyState === WebSocket.OPEN;
   }
 
+  /** Start delivering frames to `handler`. */
+  listen(handler: SocketHandler): void {
+    this.handler = handler;
+    this.ws.on('message', onMessage);
+  }
+
+  message(data: RawData, isBinary: boolean): void {
+    const handler = this.handler;
+    if (!handler) return;
+    if (isBinary) {
+      this.close(CLOSE_CODES.unsupportedData, 'Binary frames are not supported: DDP is text only');
+      return;
+    }
+    const text = rawToString(data);
+    if (this.framing === 'raw') {
+      handler.receive(text);
+      return;
+    }
+    const messages = decodeSockJsFrame(text);
+    if (messages === null) {
+      this.close(CLOSE_CODES.protocolError, 'Broken SockJS framing');
+      return;
+    }
+    for (const message of messages) handler.receive(message);
+  }
+
+  ended(code: number): void {
+    if (this.done) return;
+    this.done = true;
+    this.transport.socketEnded(this.clientAddress);
+    this.handler?.closed(code);
+  }
+
   send(frames: readonly string[]): void {
     if (!this.open || frames.length === 0) return;
     const texts = this.framing === 'sockjs' ? [encodeSockJsMessages(frames)] : frames;
-    if (this.compress) {
+    const { perMessageDeflate, maxBufferedBytes } = this.transport.options;
+    if (perMessageDeflate) {
       for (const text of texts) this.ws.send(text);
     } else {
       // One buffer, one write. Without compression ws never queues frames, so writing to the
       // TCP socket directly keeps the order of everything ws itself sends.
       this.tcp.write(encodeTextFrames(texts));
     }
-    if (this.ws.bufferedAmount > this.maxBufferedBytes) {
+    if (this.ws.bufferedAmount > maxBufferedBytes) {
       this.close(CLOSE_CODES.slowConsumer, 'Client does not read: buffered output limit exceeded');
       setTimeout(() => this.ws.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
     }
@@ -87,10 +136,10 @@ class AddressCounter {
 export class WebSocketTransport {
   private readonly wss: WebSocketServer;
   private readonly addresses = new AddressCounter();
-  private readonly open = new Set<WsDdpSocket>();
+  private openSockets = 0;
 
   constructor(
-    private readonly options: ResolvedOptions,
+    readonly options: ResolvedOptions,
     private readonly accept: AcceptSocket,
     private readonly logger: Logger,
   ) {
@@ -104,9 +153,14 @@ export class WebSocketTransport {
     });
   }
 
+  /** One listener for every socket (a closure per socket would cost memory on idle connections). */
+  readonly onSocketError = (err: Error): void => {
+    this.logger.debug({ err: err.message }, 'websocket error');
+  };
+
   /** Number of open sockets. */
   get size(): number {
-    return this.open.size;
+    return this.openSockets;
   }
 
   attach(server: HttpServer): void {
@@ -127,49 +181,22 @@ export class WebSocketTransport {
   }
 
   private connection(ws: WebSocket, tcp: Socket, req: IncomingMessage, framing: Framing): void {
-    const ddpSocket = new WsDdpSocket(ws, tcp, req.headers, framing, this.options.maxBufferedBytes, this.options.perMessageDeflate);
-    const address = clientAddressOf(ddpSocket.remoteAddress, req.headers, this.options.httpForwardedCount);
-    this.open.add(ddpSocket);
+    const address = clientAddressOf(tcp.remoteAddress ?? '', req.headers, this.options.httpForwardedCount);
+    const ddpSocket = new WsDdpSocket(this, ws, tcp, address, Object.freeze(safeHeaders(req.headers)), framing);
+    this.openSockets++;
     const count = this.addresses.add(address);
-    let handler: SocketHandler | null = null;
-    let closed = false;
-    ws.on('close', (code: number) => {
-      if (closed) return;
-      closed = true;
-      this.open.delete(ddpSocket);
-      this.addresses.remove(address);
-      handler?.closed(code);
-    });
-    ws.on('error', (err: Error) => this.logger.debug({ err: err.message, remoteAddress: ddpSocket.remoteAddress }, 'websocket error'));
     if (framing === 'sockjs') ws.send(SOCKJS_OPEN);
     if (this.options.maxConnectionsPerAddress > 0 && count > this.options.maxConnectionsPerAddress) {
       ddpSocket.close(CLOSE_CODES.tryAgainLater, 'Too many connections from this address');
       return;
     }
-    handler = this.accept(ddpSocket);
-    const receiver = handler;
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (isBinary) {
-        ddpSocket.close(CLOSE_CODES.unsupportedData, 'Binary frames are not supported: DDP is text only');
-        return;
-      }
-      const text = rawToString(data);
-      if (framing === 'raw') {
-        receiver.receive(text);
-        return;
-      }
-      const messages = decodeSockJsFrame(text);
-      if (messages === null) {
-        ddpSocket.close(CLOSE_CODES.protocolError, 'Broken SockJS framing');
-        return;
-      }
-      for (const message of messages) receiver.receive(message);
-    });
+    ddpSocket.listen(this.accept(ddpSocket));
   }
 
-  /** Close every socket with `code` (used by shutdown). */
-  closeAll(code: number, reason: string): void {
-    for (const socket of this.open) socket.close(code, reason);
+  /** A socket closed: forget it in the counts. */
+  socketEnded(address: string): void {
+    this.openSockets--;
+    this.addresses.remove(address);
   }
 
   close(): void {

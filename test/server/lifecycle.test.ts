@@ -113,8 +113,8 @@ describe('server: lifecycle, options and resource accounting', () => {
     await started.promise;
     client.send({ msg: 'ping', id: 'sync' });
     await client.waitFor((m) => m.msg === 'pong');
-    // Our publication, plus the own-user publication every ddp-guard server runs.
-    expect(server.stats()).to.deep.equal({ sockets: 1, sessions: 1, methodsInFlight: 3, queuedMessages: 3, subscriptions: 2, documents: 2, timers: 1 });
+    // Only our publication: the own-user publication runs for logged-in sessions only.
+    expect(server.stats()).to.deep.equal({ sockets: 1, sessions: 1, methodsInFlight: 3, queuedMessages: 3, subscriptions: 1, documents: 2, timers: 1 });
 
     const ended = nextSessionEnd(server);
     client.terminate();
