@@ -30,4 +30,17 @@ export interface Caller {
   setUser(userId: string | null, login: LoginState | null): Promise<void>;
   /** A 2FA answer carried by the transport itself (HTTP's `x-2fa-code`/`x-2fa-method`). */
   readonly transportTwoFactor?: TwoFactorArgument;
+  /**
+   * The trust this caller's session token was last seen to hold (written by the guard): until
+   * it expires, a guarded call on the same token needs no store lookup. Never extends the trust
+   * stored with the token; a new login (another token) does not match it.
+   */
+  twoFactorTrust?: TrustMemo | null;
+}
+
+/** What the guard remembers of a verified trust mark. */
+export interface TrustMemo {
+  readonly hashedToken: string;
+  /** When the stored trust ends (ms since the epoch, on the server clock). */
+  readonly until: number;
 }

@@ -18,6 +18,28 @@ export interface InvokeRequest {
   unblock?: () => void;
   /** The 2FA state inherited from a calling method. */
   twoFactorChecked?: boolean;
+  /** Made by a method through `this.call` (logs tell nested calls apart). */
+  nested?: boolean;
+}
+
+/** What an observer (logs, metrics) sees of a call: never its parameters or its result. */
+export interface ObservedCall {
+  readonly name: string;
+  /** False when no such method exists (the call fails with 404). */
+  readonly registered: boolean;
+  readonly caller: Caller;
+  readonly nested: boolean;
+  /** The caller's user when the call started (`login` and `logout` change it). */
+  readonly userIdAtStart: string | null;
+}
+
+/**
+ * Told about every call the dispatcher runs, refusals by hooks included. Observers must not
+ * throw; `error` is the raw error (`failed` tells an `undefined` throw from success).
+ */
+export interface MethodObserver {
+  started(call: ObservedCall): void;
+  finished(call: ObservedCall, failed: boolean, error: unknown, durationMs: number): void;
 }
 
 const CALLER = Symbol('caller');
@@ -67,15 +89,22 @@ class MethodInvocation implements MethodThis {
     return this.call_.caller.setUser(userId, null);
   }
   async call(name: string, ...params: unknown[]): Promise<unknown> {
-    return this.dispatcher.invoke({ name, params, caller: this.call_.caller, twoFactorChecked: this.call_.twoFactorChecked });
+    return this.dispatcher.invoke({ name, params, caller: this.call_.caller, twoFactorChecked: this.call_.twoFactorChecked, nested: true });
   }
 }
 
 export class Dispatcher {
+  private observers: readonly MethodObserver[] = [];
+
   constructor(
     private readonly registry: MethodRegistry,
     private readonly pipeline: Pipeline,
   ) {}
+
+  /** Tell `observer` about every call from now on (structured logs, metrics). */
+  observe(observer: MethodObserver): void {
+    this.observers = [...this.observers, observer];
+  }
 
   /**
    * Run a method. Returns the result, or a promise of it when a hook or the handler is
@@ -83,6 +112,47 @@ export class Dispatcher {
    * error.
    */
   invoke(request: InvokeRequest): unknown {
+    return this.observers.length === 0 ? this.run(request) : this.runObserved(request, this.observers);
+  }
+
+  private runObserved(request: InvokeRequest, observers: readonly MethodObserver[]): unknown {
+    const call: ObservedCall = {
+      name: request.name,
+      registered: this.registry.get(request.name) !== undefined,
+      caller: request.caller,
+      nested: request.nested === true,
+      userIdAtStart: request.caller.userId,
+    };
+    for (const o of observers) o.started(call);
+    const start = performance.now();
+    const finish = (failed: boolean, error: unknown): void => {
+      const durationMs = performance.now() - start;
+      for (const o of observers) o.finished(call, failed, error, durationMs);
+    };
+    let result: unknown;
+    try {
+      result = this.run(request);
+    } catch (err) {
+      finish(true, err);
+      throw err;
+    }
+    if (!(result instanceof Promise)) {
+      finish(false, undefined);
+      return result;
+    }
+    return result.then(
+      (value: unknown) => {
+        finish(false, undefined);
+        return value;
+      },
+      (err: unknown) => {
+        finish(true, err);
+        throw err;
+      },
+    );
+  }
+
+  private run(request: InvokeRequest): unknown {
     const definition = this.registry.get(request.name);
     if (!definition) throw catalogueError('methodNotFound', request.name);
     const call: MethodCall = {
@@ -92,7 +162,7 @@ export class Dispatcher {
       definition,
       caller: request.caller,
       twoFactorChecked: request.twoFactorChecked ?? false,
-      ...(request.randomSeed === undefined ? {} : { randomSeed: request.randomSeed }),
+      randomSeed: request.randomSeed,
     };
     const gate = this.pipeline.run(call);
     const run = (): unknown => definition.handler.apply(new MethodInvocation(this, call, request.unblock), call.params);

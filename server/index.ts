@@ -13,6 +13,10 @@ import { installAccountMethods } from './accounts/methods.js';
 import { publishOwnUser } from './accounts/user-publication.js';
 import type { SessionEnumerator } from './accounts/session-control.js';
 import { installHttpApi } from './http-api/routes.js';
+import { Observability } from './observability/index.js';
+import { StreamRegistry, type Stream, type StreamOptions } from './streams/index.js';
+import { multiProcessLink } from './multi-process/index.js';
+import { installAccountPage } from './web/account-page.js';
 
 export { DdpServer, type ServerStats } from './ddp-server.js';
 export { DEFAULTS, OptionError, resolveOptions, type ServerOptions, type ResolvedOptions } from './options.js';
@@ -24,10 +28,12 @@ export type { Hook, CallContext, MethodCall, SubscriptionCall } from './pipeline
 export { HOOK_ORDER } from './pipeline.js';
 export type { RateLimitRule, RateLimitSpec } from './rate-limit.js';
 export type { ConnectionInfo } from './connection-info.js';
-export { createJsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
+export { createJsonLogger, createPinoLogger, silentLogger, type Logger, type LogLevel, type PinoLoggerOptions } from './logger.js';
+export { Observability, Metrics, METRIC_PREFIX } from './observability/index.js';
 export { ManualClock, systemClock, type Clock } from './clock.js';
 export type { Store } from './storage/contract.js';
 export type { Mailer } from './mail/mailer.js';
+export { Stream, type StreamOptions, type StreamRule, type StreamRuleContext } from './streams/index.js';
 
 /** A ddp-guard server: the DDP server plus accounts, the 2FA guard and its services. */
 export interface GuardServer extends DdpServer {
@@ -35,6 +41,10 @@ export interface GuardServer extends DdpServer {
   readonly services: ServiceContainer;
   /** The 2FA guard (after `listen()`). */
   guard(): Promise<TwoFactorGuard>;
+  /** Metrics (register application metrics on `observability.metrics.registry`), health checks and log observers. */
+  readonly observability: Observability;
+  /** Declare a stream of Rocket.Chat's Realtime API: subscription and method `stream-<name>`. */
+  stream(name: string, options?: StreamOptions): Stream;
 }
 
 /** How often expired login tokens and one-time codes are deleted (Meteor sweeps hourly too). */
@@ -54,23 +64,34 @@ async function sweepExpired(container: ServiceContainer): Promise<void> {
 
 /** Create a server. Options are validated now; a bad one throws `OptionError` naming it. */
 export function createServer(options: ServerOptions = {}): GuardServer {
-  const server = new DdpServer(options);
+  // With `redisUrl`: rate-limit counters, user events and stream events shared with other processes.
+  const link = multiProcessLink(options, () => server.logger);
+  const server = new DdpServer(options, link?.counters);
+  const observability = new Observability(server);
   const services = new ServiceContainer(server.options, server.logger, server.clock, {
     ...(options.store ? { store: options.store } : {}),
     ...(options.mailer ? { mailer: options.mailer } : {}),
+    decorateMailer: observability.decorateMailer,
+    ...(link ? { userEvents: link.userEvents } : {}),
   });
   let guardInstance: Promise<TwoFactorGuard> | null = null;
-  const guard = (): Promise<TwoFactorGuard> => (guardInstance ??= services.get().then((s) => new TwoFactorGuard(s)));
+  let readyGuard: TwoFactorGuard | null = null;
+  const guard = (): Promise<TwoFactorGuard> => (guardInstance ??= services.get().then((s) => (readyGuard = new TwoFactorGuard(s))));
   const each: SessionEnumerator = (fn) => server.forEachSession(fn);
 
-  server.addHook(twoFactorHook(services, guard));
+  server.addHook(twoFactorHook(services, guard, () => readyGuard));
   installAccountMethods(server, services, guard, TwoFactorGuard, each);
   installTwoFactorMethods(server, services, guard, each);
   installPersonalTokenMethods(server, services, each);
   publishOwnUser(server, services);
   installHttpApi(server, services);
+  observability.install(services, guard);
+  if (server.options.accountPage) installAccountPage(server);
+  const streams = new StreamRegistry(server, link);
+  link?.onStreamEvent((stream, eventName, args) => streams.receive(stream, eventName, args));
   let sweeper: NodeJS.Timeout | null = null;
   server.beforeListen(async () => {
+    await link?.start();
     await guard();
     await sweepExpired(services);
     sweeper = setInterval(() => void sweepExpired(services), SWEEP_INTERVAL_MS);
@@ -79,6 +100,7 @@ export function createServer(options: ServerOptions = {}): GuardServer {
   server.afterClose(async () => {
     if (sweeper) clearInterval(sweeper);
     await services.close();
+    await link?.close();
   });
-  return Object.assign(server, { services, guard });
+  return Object.assign(server, { services, guard, observability, stream: (name: string, opts?: StreamOptions) => streams.define(name, opts) });
 }

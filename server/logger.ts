@@ -1,7 +1,9 @@
 /**
- * The logger interface (pino-compatible call shape: an object of fields, then a message) and a
- * small default that writes JSON lines to stderr.
+ * The logger interface (pino-compatible call shape: an object of fields, then a message), a
+ * small default that writes JSON lines to stderr, and a pino-backed logger for production
+ * (`ddp-guard serve` uses it).
  */
+import pino from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -32,3 +34,38 @@ export function createJsonLogger(level: LogLevel = 'info', write: (line: string)
 
 /** Discards everything. */
 export const silentLogger: Logger = createJsonLogger('silent');
+
+/**
+ * Field paths pino censors in every line, whatever logged them. A second line of defence: log
+ * lines are built from whitelisted fields, and parameters and results are never logged.
+ */
+export const REDACTED_PATHS: readonly string[] = Object.freeze([
+  'password', '*.password',
+  '*.code',
+  'token', '*.token',
+  'secret', '*.secret',
+  'twoFactorCode', '*.twoFactorCode',
+  'authorization', '*.authorization',
+  '["x-auth-token"]', '*["x-auth-token"]',
+  '["x-2fa-code"]', '*["x-2fa-code"]',
+]);
+
+export interface PinoLoggerOptions {
+  /** The lowest level written. @default 'info' */
+  level?: LogLevel;
+  /** Where lines go (anything with `write(line)`). @default stderr, written synchronously */
+  destination?: pino.DestinationStream;
+}
+
+/**
+ * A pino logger: one JSON object per line with `level` (as a name), `time` (ISO 8601), `pid`,
+ * `hostname` and `msg`, and {@link REDACTED_PATHS} censored.
+ */
+export function createPinoLogger(options: PinoLoggerOptions = {}): Logger {
+  return pino({
+    level: options.level ?? 'info',
+    redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+    formatters: { level: (label) => ({ level: label }) },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  }, options.destination ?? pino.destination({ dest: 2, sync: true }));
+}

@@ -43,6 +43,8 @@ export const DEFAULTS = Object.freeze({
   shutdownTimeoutMs: 10_000,
   /** Largest HTTP request body, in bytes. @default 1 MiB */
   maxBodyBytes: 1 * MiB,
+  /** Serve the account-security page at `/account/` (sign in, authenticator app, email codes, tokens), and register its guarded demo method `demo.guarded`. @default true */
+  accountPage: true,
 
   // ---- storage, secrets, mail ----
   /** The database: a SQLite file, `:memory:`, `memory` (in-process store) or a `postgres://` URL. @default './data/ddp-guard.sqlite' */
@@ -57,6 +59,8 @@ export const DEFAULTS = Object.freeze({
   outboxDir: './data/outbox',
   /** Base URL put in verification and reset mails; `null` uses the token alone. @default null */
   publicUrl: null as string | null,
+  /** Redis URL (`redis://host:6379`, `rediss://...`) shared by several processes on one PostgreSQL database: rate-limit counters, user-document changes and stream events go through it; `null` keeps them in this process. @default null */
+  redisUrl: null as string | null,
 
   // ---- accounts ----
   /** Allow anyone to create an account with the `createUser` method. @default false */
@@ -95,6 +99,14 @@ export const DEFAULTS = Object.freeze({
   backupCodeCount: 12,
   /** Characters per backup code. @default 10 */
   backupCodeLength: 10,
+
+  // ---- observability ----
+  /** Serve Prometheus metrics at `/metrics`. @default true */
+  metrics: true,
+  /** Port of a separate listener (on `host`) for `/metrics`, `/healthz` and `/readyz`; 0 serves `/metrics` on the main port. @default 0 */
+  metricsPort: 0,
+  /** Serve `/healthz` (the process is up) and `/readyz` (the store answers; SMTP, when configured, too). @default true */
+  healthChecks: true,
 });
 
 type Widen<T> = T extends number ? number : T extends string ? string : T extends boolean ? boolean : T;
@@ -103,11 +115,12 @@ type Widen<T> = T extends number ? number : T extends string ? string : T extend
 export type Defaults = { -readonly [K in keyof typeof DEFAULTS]: Widen<(typeof DEFAULTS)[K]> };
 
 /** Options accepted by `createServer`; every field is optional. */
-export interface ServerOptions extends Partial<Omit<Defaults, 'allowedOrigins' | 'secret' | 'smtpUrl' | 'publicUrl'>> {
+export interface ServerOptions extends Partial<Omit<Defaults, 'allowedOrigins' | 'secret' | 'smtpUrl' | 'publicUrl' | 'redisUrl'>> {
   allowedOrigins?: readonly string[] | null;
   secret?: string | null;
   smtpUrl?: string | null;
   publicUrl?: string | null;
+  redisUrl?: string | null;
   /** Where log lines go. @default JSON lines on stderr at level `info` */
   logger?: Logger;
   /** The time source (tests inject one). @default the system clock */
@@ -119,11 +132,12 @@ export interface ServerOptions extends Partial<Omit<Defaults, 'allowedOrigins' |
 }
 
 /** Options after defaults and validation. */
-export interface ResolvedOptions extends Omit<Defaults, 'allowedOrigins' | 'secret' | 'smtpUrl' | 'publicUrl'> {
+export interface ResolvedOptions extends Omit<Defaults, 'allowedOrigins' | 'secret' | 'smtpUrl' | 'publicUrl' | 'redisUrl'> {
   allowedOrigins: readonly string[] | null;
   secret: string | null;
   smtpUrl: string | null;
   publicUrl: string | null;
+  redisUrl: string | null;
 }
 
 /** A bad option value: the message names the option, the value and what is expected. */
@@ -184,12 +198,14 @@ const CHECKS: { [K in keyof Defaults]: Check } = {
   sockjs: boolean,
   shutdownTimeoutMs: integer(0),
   maxBodyBytes: integer(1),
+  accountPage: boolean,
   db: nonEmptyString,
   secret: nullableString,
   smtpUrl: url(['smtp:', 'smtps:']),
   mailFrom: nonEmptyString,
   outboxDir: nonEmptyString,
   publicUrl: url(['http:', 'https:']),
+  redisUrl: url(['redis:', 'rediss:']),
   signup: boolean,
   loginTokenLifetimeMs: integer(0),
   resetTokenLifetimeMs: integer(1000),
@@ -207,6 +223,9 @@ const CHECKS: { [K in keyof Defaults]: Check } = {
   lockoutMaxMs: integer(1),
   backupCodeCount: integer(1, 100),
   backupCodeLength: integer(8, 64),
+  metrics: boolean,
+  metricsPort: integer(0, 65535),
+  healthChecks: boolean,
 };
 
 /** Apply defaults and validate; throws {@link OptionError} naming the first bad option. */

@@ -16,7 +16,7 @@ export interface MethodCall {
   readonly caller: Caller;
   /** Set by the 2FA guard once the call passed it; inherited by nested in-process calls. */
   twoFactorChecked: boolean;
-  readonly randomSeed?: string;
+  readonly randomSeed: string | undefined;
 }
 
 /** A subscription on its way to the publish function. */

@@ -109,10 +109,11 @@ export class RateLimiter {
 
   /** Count the call against every matching rule. Synchronous when the counters are. */
   check(input: RateLimitInput, now: number): RateLimitVerdict | Promise<RateLimitVerdict> {
-    let verdict: RateLimitVerdict = { allowed: true, timeToReset: 0 };
-    const pending: Promise<void>[] = [];
+    // Most calls match no rule: that path allocates nothing.
+    let verdict: RateLimitVerdict = ALLOWED;
+    let pending: Promise<void>[] | null = null;
     for (const { id, rule } of this.rules) {
-      if (!FIELDS.every((f) => matchField(rule[f] as Matcher<unknown>, input[f]))) continue;
+      if (!matches(rule, input)) continue;
       let key = `r${id}`;
       for (const f of FIELDS) if (rule[f] !== undefined) key += `|${f}=${String(input[f])}`;
       const apply = (hit: { count: number; resetAt: number }): void => {
@@ -122,12 +123,19 @@ export class RateLimiter {
         }
       };
       const hit = this.counters.hit(key, rule.timeIntervalMs, now);
-      if (hit instanceof Promise) pending.push(hit.then(apply));
+      if (hit instanceof Promise) (pending ??= []).push(hit.then(apply));
       else apply(hit);
     }
-    if (pending.length === 0) return verdict;
+    if (pending === null) return verdict;
     return Promise.all(pending).then(() => verdict);
   }
+}
+
+const ALLOWED: RateLimitVerdict = Object.freeze({ allowed: true, timeToReset: 0 });
+
+function matches(rule: RateLimitRule, input: RateLimitInput): boolean {
+  return matchField(rule.type, input.type) && matchField(rule.name, input.name) && matchField(rule.userId, input.userId)
+    && matchField(rule.connectionId, input.connectionId) && matchField(rule.clientAddress, input.clientAddress);
 }
 
 /** Turn a per-method spec into a rule. */

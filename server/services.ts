@@ -39,6 +39,10 @@ export interface Services {
 export interface ServiceOverrides {
   store?: Store;
   mailer?: Mailer;
+  /** Wraps the mailer, injected or made (metrics count mail sent and failed). */
+  decorateMailer?: (mailer: Mailer) => Mailer;
+  /** Change events relayed to the other processes (the multi-process mode). */
+  userEvents?: UserEvents;
 }
 
 function isInMemory(db: string): boolean {
@@ -83,6 +87,7 @@ export class ServiceContainer {
         : createOutboxMailer({ dir: path.resolve(options.outboxDir), from: options.mailFrom, clock });
       if (options.smtpUrl === null) logger.info({ outbox: mailer.describe() }, `no SMTP server configured: mail is written to ${mailer.describe()}`);
     }
+    if (this.overrides.decorateMailer) mailer = this.overrides.decorateMailer(mailer);
     const hasher = createPasswordHasher({ cost: options.bcryptCost, ...(options.passwordWorkers > 0 ? { size: options.passwordWorkers } : {}) });
     logger.info({ store: store.kind, mail: mailer.describe() }, 'services ready');
     return {
@@ -90,7 +95,7 @@ export class ServiceContainer {
       totpBox: new SecretBox(secret.deriveKey(KEY_PURPOSES.totpSecret)),
       codeKey: secret.deriveKey(KEY_PURPOSES.codeHash),
       trustKey: secret.deriveKey(KEY_PURPOSES.trustedClient),
-      userEvents: new UserEvents(),
+      userEvents: this.overrides.userEvents ?? new UserEvents(),
     };
   }
 

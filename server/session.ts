@@ -10,7 +10,7 @@ import { catalogueError, PROTOCOL_ERRORS } from '../protocol/errors.js';
 import { SERVER_ID_GREETING, type ClientMessage, type ConnectMessage, type MethodMessage } from '../protocol/messages.js';
 import { classifyClientMessage } from '../protocol/validate.js';
 import type { DdpSocket, SocketHandler } from './transport/socket.js';
-import type { Caller, LoginState } from './caller.js';
+import type { Caller, LoginState, TrustMemo } from './caller.js';
 import { TaskQueue } from './queue.js';
 import { monotonicNow, type Sweepable } from './heartbeat.js';
 import { SessionConnection, type ConnectionOwner } from './session-connection.js';
@@ -22,10 +22,18 @@ import type { ServerCore } from './core.js';
 
 type State = 'awaiting-connect' | 'connected' | 'closed';
 
+const PLAIN_ID = /^[A-Za-z0-9_.:-]*$/;
+
+/** A method id as JSON text; ids are nearly always plain, and quoting those needs no escaping. */
+function quoted(id: string): string {
+  return PLAIN_ID.test(id) ? `"${id}"` : JSON.stringify(id);
+}
+
 export class Session implements SocketHandler, Caller, ConnectionOwner, SubscriptionOwner, Sweepable {
   readonly connection: SessionConnection;
   userId: string | null = null;
   login: LoginState | null = null;
+  twoFactorTrust: TrustMemo | null = null;
   version: string | null = null;
 
   private state: State = 'awaiting-connect';
@@ -202,7 +210,7 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
   private runMethod(msg: MethodMessage, unblock: () => void): void | Promise<void> {
     let outcome: unknown;
     try {
-      outcome = this.core.dispatcher.invoke({ name: msg.method, params: msg.params, caller: this, unblock, ...(msg.randomSeed === undefined ? {} : { randomSeed: msg.randomSeed }) });
+      outcome = this.core.dispatcher.invoke({ name: msg.method, params: msg.params, caller: this, unblock, randomSeed: msg.randomSeed });
     } catch (err) {
       this.finishMethod(msg, undefined, err, true);
       return;
@@ -232,13 +240,13 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
       // A value EJSON cannot carry (a BigInt, a cycle...): still one answer, a 500, logged.
       frame = this.resultFrame(id, undefined, encodeErr, true, context);
     }
-    this.socket.send([frame, `{"msg":"updated","methods":[${JSON.stringify(id)}]}`]);
+    this.socket.send([frame, `{"msg":"updated","methods":[${quoted(id)}]}`]);
   }
 
   private resultFrame(id: string, result: unknown, err: unknown, failed: boolean, context: Record<string, unknown>): string {
-    if (failed) return `{"msg":"result","id":${JSON.stringify(id)},"error":${encode(toWireError(err, this.core.logger, context))}}`;
-    if (result === undefined) return `{"msg":"result","id":${JSON.stringify(id)}}`;
-    return `{"msg":"result","id":${JSON.stringify(id)},"result":${encode(result)}}`;
+    if (failed) return `{"msg":"result","id":${quoted(id)},"error":${encode(toWireError(err, this.core.logger, context))}}`;
+    if (result === undefined) return `{"msg":"result","id":${quoted(id)}}`;
+    return `{"msg":"result","id":${quoted(id)},"result":${encode(result)}}`;
   }
 
   // ---- login ----

@@ -25,6 +25,7 @@ export interface ServeFlags {
   logLevel?: string;
   signup?: boolean;
   publicUrl?: string;
+  redis?: string;
 }
 
 /** A config file's path (for messages and relative paths) and its text. */
@@ -69,6 +70,7 @@ const FLAG_OPTIONS: ReadonlyArray<{ flag: keyof ServeFlags; option: OptionName; 
   { flag: 'smtp', option: 'smtpUrl', label: '--smtp' },
   { flag: 'signup', option: 'signup', label: '--signup' },
   { flag: 'publicUrl', option: 'publicUrl', label: '--public-url' },
+  { flag: 'redis', option: 'redisUrl', label: '--redis' },
 ];
 
 /** Options holding file-system paths: in a config file they are relative to the file. */

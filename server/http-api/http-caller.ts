@@ -4,7 +4,7 @@
  * from `x-2fa-code` + `x-2fa-method`.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Caller, LoginState } from '../caller.js';
+import type { Caller, LoginState, TrustMemo } from '../caller.js';
 import { clientAddressOf, safeHeaders, type ConnectionInfo } from '../connection-info.js';
 import type { Services } from '../services.js';
 import { hashToken } from '../accounts/tokens.js';
@@ -21,6 +21,7 @@ export class HttpCaller implements Caller {
   readonly connection: ConnectionInfo;
   userId: string | null = null;
   login: LoginState | null = null;
+  twoFactorTrust: TrustMemo | null = null;
   readonly transportTwoFactor?: TwoFactorArgument;
 
   constructor(req: IncomingMessage, forwardedCount: number) {

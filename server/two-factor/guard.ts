@@ -11,7 +11,7 @@ import type { TwoFactorState, UserRecord } from '../storage/contract.js';
 import { audit } from '../audit.js';
 import { emailFactor, passwordFactor, totpFactor, verifiedAddresses, type ChallengeData, type Factor, type VerifyOutcome } from './factors.js';
 import { KeyedSerializer } from './serial.js';
-import { isTrusted, rememberClient } from './trust.js';
+import { isTrusted, rememberClient, trustedFromMemory } from './trust.js';
 
 export interface GuardRequest {
   user: UserRecord;
@@ -63,6 +63,13 @@ export class TwoFactorGuard {
    * check. Needs no user record, so the hook asks this first: a trusted call costs one token
    * lookup and an HMAC.
    */
+  /** {@link trusts} when it needs no store lookup; `undefined` otherwise. */
+  trustsFromMemory(caller: Caller, options: TwoFactorOptions): boolean | undefined {
+    const quick = trustedFromMemory(this.services, caller, options);
+    if (quick === true) this.emit('trusted', null);
+    return quick;
+  }
+
   async trusts(caller: Caller, options: TwoFactorOptions): Promise<boolean> {
     if (!(await isTrusted(this.services, caller, options))) return false;
     this.emit('trusted', null);

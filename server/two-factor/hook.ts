@@ -19,7 +19,7 @@ export function takeTwoFactorArgument(params: unknown[]): TwoFactorArgument | un
   return last;
 }
 
-export function twoFactorHook(services: ServiceContainer, guard: () => Promise<TwoFactorGuard>): Hook {
+export function twoFactorHook(services: ServiceContainer, guard: () => Promise<TwoFactorGuard>, readyGuard: () => TwoFactorGuard | null): Hook {
   return {
     name: 'two-factor',
     order: HOOK_ORDER.twoFactor,
@@ -28,6 +28,11 @@ export function twoFactorHook(services: ServiceContainer, guard: () => Promise<T
       const answer = takeTwoFactorArgument(call.params) ?? call.caller.transportTwoFactor;
       if (call.twoFactorChecked) return;
       const options = call.definition.twoFactor;
+      // A trusted session (already verified, not expired) passes without a promise or a lookup.
+      if (readyGuard()?.trustsFromMemory(call.caller, options) === true) {
+        call.twoFactorChecked = true;
+        return;
+      }
       return (async () => {
         const twoFactor = await guard();
         if (await twoFactor.trusts(call.caller, options)) {

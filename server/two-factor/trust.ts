@@ -25,22 +25,38 @@ export function fingerprint(services: Services, caller: Caller): string {
  * requires a second factor), or a session token trusted for this very client, not expired.
  */
 export async function isTrusted(services: Services, caller: Caller, options: TwoFactorOptions): Promise<boolean> {
+  const quick = trustedFromMemory(services, caller, options);
+  if (quick !== undefined) return quick;
+  const login = caller.login!;
+  const token = await services.store.loginTokens.find(login.hashedToken);
+  if (!token || token.userId !== login.userId || !token.trust) return false;
+  const until = token.trust.until.getTime();
+  if (until <= services.clock.now()) return false;
+  if (!constantTimeEqual(token.trust.fingerprint, fingerprint(services, caller))) return false;
+  caller.twoFactorTrust = { hashedToken: login.hashedToken, until };
+  return true;
+}
+
+/**
+ * The answer of the trust rules when it needs no store lookup: the rules that refuse trust,
+ * a bypass token, or a trust mark of this very token already verified and not expired.
+ * `undefined` means: look at the store.
+ */
+export function trustedFromMemory(services: Services, caller: Caller, options: TwoFactorOptions): boolean | undefined {
   const login = caller.login;
   if (!login || options.requireSecondFactor) return false;
   if (login.kind === 'personal') return login.bypassTwoFactor;
   if (options.disableRememberMe || services.options.trustedClientMs === 0) return false;
-  const token = await services.store.loginTokens.find(login.hashedToken);
-  if (!token || token.userId !== login.userId || !token.trust) return false;
-  if (token.trust.until.getTime() <= services.clock.now()) return false;
-  return constantTimeEqual(token.trust.fingerprint, fingerprint(services, caller));
+  const memo = caller.twoFactorTrust;
+  if (memo && memo.hashedToken === login.hashedToken && memo.until > services.clock.now()) return true;
+  return undefined;
 }
 
 /** Remember a successful check for this client on its session token. */
 export async function rememberClient(services: Services, caller: Caller): Promise<void> {
   const login = caller.login;
   if (!login || login.kind !== 'session' || services.options.trustedClientMs === 0) return;
-  await services.store.loginTokens.setTrust(login.hashedToken, {
-    fingerprint: fingerprint(services, caller),
-    until: new Date(services.clock.now() + services.options.trustedClientMs),
-  });
+  const until = services.clock.now() + services.options.trustedClientMs;
+  await services.store.loginTokens.setTrust(login.hashedToken, { fingerprint: fingerprint(services, caller), until: new Date(until) });
+  caller.twoFactorTrust = { hashedToken: login.hashedToken, until };
 }

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { DdpServer } from '../../index.js';
-import { createJsonLogger } from '../../logger.js';
+import { createPinoLogger } from '../../logger.js';
 import { DEFAULTS } from '../../options.js';
 import { loadApp, type AppSetup } from '../app-module.js';
 import type { ServeFlags } from '../config.js';
@@ -29,6 +29,10 @@ Every option also has an environment variable: ${envVarName('')}<OPTION_NAME>, f
   ${envVarName('app')}, ${envVarName('logLevel')}
 (numbers and booleans are parsed; an empty variable counts as unset).
 
+Several processes behind a load balancer: give each the same PostgreSQL --db, the same --redis
+and the same secret (${envVarName('secret')}); they then share users, codes, attempts, rate limits
+and stream events.
+
 Without --smtp, mail (email codes, verification links) is written to the outbox folder
 (option "outboxDir", default ${DEFAULTS.outboxDir}); the start-up line says where.`;
 
@@ -47,6 +51,7 @@ export function registerServe(program: Command, io: CliIo): void {
     .option('--signup', 'let anyone create an account with the createUser method')
     .option('--no-signup', 'turn sign-up off even if the config file or environment turns it on')
     .option('--public-url <url>', 'base URL put in verification and reset mails')
+    .option('--redis <url>', 'Redis shared by several serve processes on one PostgreSQL database, redis://host:6379 or rediss://... (default: none, one process)')
     .addHelpText('after', HELP_AFTER)
     .action(async (flags: ServeFlags) => serve(flags, io));
 }
@@ -57,7 +62,7 @@ async function serve(flags: ServeFlags, io: CliIo): Promise<void> {
   const setup = config.app === null ? null : await loadApp(config.app, io.cwd);
   // Imported here: the server pulls in most of the code base, which the other commands skip.
   const { createServer } = await import('../../index.js');
-  const server = createServer({ ...config.options, logger: createJsonLogger(config.logLevel) });
+  const server = createServer({ ...config.options, logger: createPinoLogger({ level: config.logLevel }) });
   closeOnSignals(io, () => server.close());
   try {
     if (setup) await runSetup(setup, server, config.app ?? '');
@@ -66,8 +71,14 @@ async function serve(flags: ServeFlags, io: CliIo): Promise<void> {
     await server.close();
     throw err;
   }
-  const { db, smtpUrl, outboxDir } = config.resolved;
-  io.out(`ddp-guard listening on ${server.url} (database: ${describeDatabase(db, io.cwd)}; ${describeMail(smtpUrl, outboxDir, io.cwd)})`);
+  const { db, smtpUrl, outboxDir, redisUrl } = config.resolved;
+  const shared = redisUrl === null ? '' : `; shared through Redis at ${redisHost(redisUrl)}`;
+  io.out(`ddp-guard listening on ${server.url} (database: ${describeDatabase(db, io.cwd)}; ${describeMail(smtpUrl, outboxDir, io.cwd)}${shared})`);
+}
+
+/** `host:port` of a Redis URL: never its password. */
+function redisHost(url: string): string {
+  return new URL(url).host;
 }
 
 async function runSetup(setup: AppSetup, server: DdpServer, app: string): Promise<void> {

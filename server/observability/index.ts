@@ -1,0 +1,141 @@
+/**
+ * Observability of a ddp-guard server: structured logs of method calls and connections,
+ * Prometheus metrics at `/metrics` (on the main port, or on a listener of its own with
+ * `metricsPort`), and the `/healthz` and `/readyz` checks. Everything is observed from outside
+ * the core: the dispatcher's method observer, session events, the guard's events, a mailer
+ * decorator and the server's counters.
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DdpServer } from '../ddp-server.js';
+import type { ServiceContainer } from '../services.js';
+import type { TwoFactorGuard } from '../two-factor/guard.js';
+import type { Mailer } from '../mail/mailer.js';
+import { HttpRouter, sendJson } from '../transport/http-routes.js';
+import { errorFields } from '../logger.js';
+import { connectionLogger, methodLogObserver, type ObservedSession } from './logs.js';
+import { Metrics } from './metrics.js';
+import { HealthChecks, type HealthOptions } from './health.js';
+
+export { Metrics, METRIC_PREFIX, type MetricsSource } from './metrics.js';
+export { HealthChecks, type Readiness, type HealthOptions } from './health.js';
+export { methodLogObserver, connectionLogger } from './logs.js';
+
+type Route = (router: { add: HttpRouter['add'] }) => void;
+
+export class Observability {
+  /** The metrics (`null` with `metrics: false`); register application metrics on `metrics.registry`. */
+  readonly metrics: Metrics | null;
+  /** The readiness and liveness checks (`null` with `healthChecks: false`). */
+  readonly health: HealthChecks | null = null;
+  private container: ServiceContainer | null = null;
+  private listener: HttpServer | null = null;
+
+  constructor(private readonly server: DdpServer, healthOptions: HealthOptions = {}) {
+    const { options, logger } = server;
+    server.dispatcher.observe(methodLogObserver(logger));
+    const connections = connectionLogger(logger);
+    server.onSession('started', (session) => connections.opened(session as ObservedSession));
+    server.onSession('ended', (session) => connections.closed(session as ObservedSession));
+    this.metrics = options.metrics
+      ? new Metrics({
+        stats: () => server.stats(),
+        traffic: server.traffic,
+        passwordQueueLength: () => this.container?.peek()?.hasher.queueLength() ?? 0,
+      })
+      : null;
+    if (this.metrics) {
+      const metrics = this.metrics;
+      server.dispatcher.observe(metrics.methodObserver());
+      server.onSession('started', () => metrics.sessionStarted());
+    }
+    if (options.healthChecks) {
+      this.health = new HealthChecks({
+        isShuttingDown: () => server.isShuttingDown(),
+        services: () => this.container?.peek() ?? null,
+        checkMail: options.smtpUrl !== null,
+        logger,
+      }, healthOptions);
+    }
+  }
+
+  /** For `ServiceOverrides.decorateMailer`: counts mail sent and failed. */
+  readonly decorateMailer = (mailer: Mailer): Mailer => (this.metrics ? this.metrics.countMail(mailer) : mailer);
+
+  /** Add the routes and start-up steps; `guard` is subscribed to once the services are open. */
+  install(services: ServiceContainer, guard: () => Promise<TwoFactorGuard>): void {
+    this.container = services;
+    const { server } = this;
+    const { metricsPort } = server.options;
+    const metrics = this.metrics;
+    const health = (router: { add: HttpRouter['add'] }): void => this.healthRoutes(router);
+    const metricsRoute: Route = (router) => this.metricsRoute(router);
+    health(server.http);
+    if (metricsPort === 0) metricsRoute(server.http);
+    server.beforeListen(async () => {
+      if (metrics) {
+        (await guard()).onEvent((event, factor) => metrics.guardEvent(event, factor));
+        metrics.start();
+      }
+      if (metricsPort !== 0 && (metrics || this.health)) await this.listenSeparately([health, metricsRoute]);
+    });
+    server.afterClose(async () => {
+      metrics?.stop();
+      await this.closeListener();
+    });
+  }
+
+  /** The separate metrics listener's address (`metricsPort`), or null. */
+  metricsAddress(): AddressInfo | null {
+    const a = this.listener?.address();
+    return a !== null && typeof a === 'object' ? a : null;
+  }
+
+  private metricsRoute(router: { add: HttpRouter['add'] }): void {
+    const metrics = this.metrics;
+    if (!metrics) return;
+    router.add('GET', '/metrics', async (_req, res) => {
+      const { contentType, body } = await metrics.render();
+      res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.end(body);
+    });
+  }
+
+  private healthRoutes(router: { add: HttpRouter['add'] }): void {
+    const health = this.health;
+    if (!health) return;
+    router.add('GET', '/healthz', (_req, res) => sendJson(res, 200, health.live()));
+    router.add('GET', '/readyz', async (_req, res) => {
+      const readiness = await health.ready();
+      sendJson(res, readiness.status === 'ok' ? 200 : 503, readiness);
+    });
+  }
+
+  private async listenSeparately(routes: Route[]): Promise<void> {
+    const { options, logger } = this.server;
+    const router = new HttpRouter((err, req) => logger.error({ url: req.url, ...errorFields(err) }, 'metrics handler failed'), false);
+    for (const add of routes) add(router);
+    const listener = createHttpServer((req, res) => router.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', (err: NodeJS.ErrnoException) => {
+        reject(err.code === 'EADDRINUSE'
+          ? new Error(`Port ${options.metricsPort} on ${options.host} (metricsPort) is already in use: stop the other process or choose another port`)
+          : err);
+      });
+      listener.listen(options.metricsPort, options.host, () => resolve());
+    });
+    this.listener = listener;
+    const a = this.metricsAddress();
+    logger.info({ host: a?.address, port: a?.port }, `metrics and health checks on http://${options.host}:${a?.port ?? options.metricsPort}`);
+  }
+
+  private async closeListener(): Promise<void> {
+    const listener = this.listener;
+    if (!listener) return;
+    this.listener = null;
+    await new Promise<void>((resolve) => {
+      listener.close(() => resolve());
+      listener.closeAllConnections();
+    });
+  }
+}
