@@ -51,6 +51,8 @@ export class MultiProcessLink implements StreamRelay {
   private readonly sharedStore: boolean;
   private readonly inFlight = new Set<Promise<unknown>>();
   private streamReceiver: ((stream: string, eventName: string, args: unknown[]) => void) | null = null;
+  /** Up since `start()`: before that, `start()` reports a Redis that does not answer. */
+  private started = false;
   private down = false;
   private closed = false;
 
@@ -60,9 +62,12 @@ export class MultiProcessLink implements StreamRelay {
     this.sharedStore = options.sharedStore ?? true;
     // Lazy: nothing connects before `start()`, so a server that never listens holds no socket.
     // Bounded retries and a command timeout: during an outage calls fail instead of waiting.
-    this.redis = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, connectTimeout: CONNECT_TIMEOUT_MS });
+    // Named after the process, so `CLIENT LIST` tells whose connections they are.
+    this.redis = new Redis(options.url, {
+      lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, connectTimeout: CONNECT_TIMEOUT_MS, connectionName: `ddp-guard:${this.origin}`,
+    });
     this.redis.on('error', (err: Error) => {
-      if (this.down || this.closed) return;
+      if (!this.started || this.down || this.closed) return;
       this.down = true;
       this.logger().warn({ redis: this.redacted, ...errorFields(err) }, 'lost the connection to Redis: rate-limited calls fail and other processes miss events until it is back');
     });
@@ -95,7 +100,7 @@ export class MultiProcessLink implements StreamRelay {
     } finally {
       this.redis.off('error', onError);
     }
-    this.down = false;
+    this.started = true;
     if (!this.sharedStore) this.logger().warn({ redis: this.redacted }, 'redisUrl is set but the database is not PostgreSQL: other processes share rate limits and events with this one, not its users, codes or attempts');
     // Unsubscribed by `bus.close()`.
     await this.bus.subscribe('user-changed', (m) => {
