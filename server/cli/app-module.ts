@@ -6,11 +6,11 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { DdpServer } from '../ddp-server.js';
+import type { GuardServer } from '../index.js';
 import { CliError, EXIT } from './errors.js';
 
 /** What an application module exports as default. */
-export type AppSetup = (server: DdpServer) => void | Promise<void>;
+export type AppSetup = (server: GuardServer) => void | Promise<void>;
 
 /**
  * Imports `modulePath` (relative to `cwd`) and returns its default export.

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import type { DdpServer } from '../../index.js';
+import type { GuardServer } from '../../index.js';
 import { createPinoLogger } from '../../logger.js';
 import { DEFAULTS } from '../../options.js';
 import { loadApp, type AppSetup } from '../app-module.js';
@@ -81,7 +81,7 @@ function redisHost(url: string): string {
   return new URL(url).host;
 }
 
-async function runSetup(setup: AppSetup, server: DdpServer, app: string): Promise<void> {
+async function runSetup(setup: AppSetup, server: GuardServer, app: string): Promise<void> {
   try {
     await setup(server);
   } catch (err) {
