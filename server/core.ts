@@ -17,6 +17,8 @@ export interface ServerCore {
   readonly dispatcher: Dispatcher;
   readonly pipeline: Pipeline;
   readonly publications: PublicationRegistry;
+  /** Messages received and sent by every session (read by the metrics). */
+  readonly traffic: { messagesIn: number; messagesOut: number };
   isShuttingDown(): boolean;
   /** A session finished its handshake. */
   sessionStarted(session: Session): void;

@@ -95,6 +95,7 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
   receive(text: string): void {
     if (this.state === 'closed') return;
     this.lastSeen = monotonicNow();
+    this.core.traffic.messagesIn++;
     let value: unknown;
     try {
       value = decode(text);
@@ -241,6 +242,7 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
       frame = this.resultFrame(id, undefined, encodeErr, true, context);
     }
     this.socket.send([frame, `{"msg":"updated","methods":[${quoted(id)}]}`]);
+    this.core.traffic.messagesOut += 2;
   }
 
   private resultFrame(id: string, result: unknown, err: unknown, failed: boolean, context: Record<string, unknown>): string {
@@ -268,6 +270,7 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
   sendMessage(msg: Record<string, unknown>): void {
     if (this.state === 'closed' || !this.socket.open) return;
     this.socket.send([encode(msg)]);
+    this.core.traffic.messagesOut++;
   }
 
   /** A stream event: Rocket.Chat's `changed` of document `id`, outside the merge box (server/streams/ says why). */

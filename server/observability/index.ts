@@ -13,6 +13,7 @@ import type { TwoFactorGuard } from '../two-factor/guard.js';
 import type { Mailer } from '../mail/mailer.js';
 import { HttpRouter, sendJson } from '../transport/http-routes.js';
 import { errorFields } from '../logger.js';
+import { OptionError } from '../options.js';
 import { connectionLogger, methodLogObserver, type ObservedSession } from './logs.js';
 import { Metrics } from './metrics.js';
 import { HealthChecks, type HealthOptions } from './health.js';
@@ -20,8 +21,6 @@ import { HealthChecks, type HealthOptions } from './health.js';
 export { Metrics, METRIC_PREFIX, type MetricsSource } from './metrics.js';
 export { HealthChecks, type Readiness, type HealthOptions } from './health.js';
 export { methodLogObserver, connectionLogger } from './logs.js';
-
-type Route = (router: { add: HttpRouter['add'] }) => void;
 
 export class Observability {
   /** The metrics (`null` with `metrics: false`); register application metrics on `metrics.registry`. */
@@ -33,6 +32,9 @@ export class Observability {
 
   constructor(private readonly server: DdpServer, healthOptions: HealthOptions = {}) {
     const { options, logger } = server;
+    if (options.metricsPort !== 0 && options.metricsPort === options.port) {
+      throw new OptionError('metricsPort', `must differ from port (${options.port}); 0 serves /metrics on the main port`);
+    }
     server.dispatcher.observe(methodLogObserver(logger));
     const connections = connectionLogger(logger);
     server.onSession('started', (session) => connections.opened(session as ObservedSession));
@@ -65,19 +67,15 @@ export class Observability {
   /** Add the routes and start-up steps; `guard` is subscribed to once the services are open. */
   install(services: ServiceContainer, guard: () => Promise<TwoFactorGuard>): void {
     this.container = services;
-    const { server } = this;
-    const { metricsPort } = server.options;
-    const metrics = this.metrics;
-    const health = (router: { add: HttpRouter['add'] }): void => this.healthRoutes(router);
-    const metricsRoute: Route = (router) => this.metricsRoute(router);
-    health(server.http);
-    if (metricsPort === 0) metricsRoute(server.http);
+    const { server, metrics } = this;
+    const separate = server.options.metricsPort !== 0;
+    this.addRoutes(server.http, !separate);
     server.beforeListen(async () => {
       if (metrics) {
         (await guard()).onEvent((event, factor) => metrics.guardEvent(event, factor));
         metrics.start();
       }
-      if (metricsPort !== 0 && (metrics || this.health)) await this.listenSeparately([health, metricsRoute]);
+      if (separate && (metrics || this.health)) await this.listenSeparately();
     });
     server.afterClose(async () => {
       metrics?.stop();
@@ -91,30 +89,29 @@ export class Observability {
     return a !== null && typeof a === 'object' ? a : null;
   }
 
-  private metricsRoute(router: { add: HttpRouter['add'] }): void {
-    const metrics = this.metrics;
-    if (!metrics) return;
-    router.add('GET', '/metrics', async (_req, res) => {
-      const { contentType, body } = await metrics.render();
-      res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-      res.end(body);
-    });
+  /** `/healthz` and `/readyz` (when on), and `/metrics` (when on and `withMetrics`). */
+  private addRoutes(router: HttpRouter, withMetrics: boolean): void {
+    const { health, metrics } = this;
+    if (health) {
+      router.add('GET', '/healthz', (_req, res) => sendJson(res, 200, health.live()));
+      router.add('GET', '/readyz', async (_req, res) => {
+        const readiness = await health.ready();
+        sendJson(res, readiness.status === 'ok' ? 200 : 503, readiness);
+      });
+    }
+    if (metrics && withMetrics) {
+      router.add('GET', '/metrics', async (_req, res) => {
+        const { contentType, body } = await metrics.render();
+        res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+        res.end(body);
+      });
+    }
   }
 
-  private healthRoutes(router: { add: HttpRouter['add'] }): void {
-    const health = this.health;
-    if (!health) return;
-    router.add('GET', '/healthz', (_req, res) => sendJson(res, 200, health.live()));
-    router.add('GET', '/readyz', async (_req, res) => {
-      const readiness = await health.ready();
-      sendJson(res, readiness.status === 'ok' ? 200 : 503, readiness);
-    });
-  }
-
-  private async listenSeparately(routes: Route[]): Promise<void> {
+  private async listenSeparately(): Promise<void> {
     const { options, logger } = this.server;
     const router = new HttpRouter((err, req) => logger.error({ url: req.url, ...errorFields(err) }, 'metrics handler failed'), false);
-    for (const add of routes) add(router);
+    this.addRoutes(router, true);
     const listener = createHttpServer((req, res) => router.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       listener.once('error', (err: NodeJS.ErrnoException) => {

@@ -152,10 +152,11 @@ export class Metrics {
       },
       finished: (call: ObservedCall, failed: boolean, error: unknown, durationMs: number): void => {
         const method = call.registered ? call.name : UNKNOWN_METHOD;
+        const transport = call.caller.transport;
         const outcome = outcomeOf(failed, error);
-        this.methodCalls.inc({ method, transport: call.caller.transport, outcome });
+        this.methodCalls.inc({ method, transport, outcome });
         this.methodDuration.observe({ method }, durationMs / 1000);
-        if (outcome === 'too-many-requests') this.rateLimited.inc({ method, transport: call.caller.transport });
+        if (outcome === 'too-many-requests') this.rateLimited.inc({ method, transport });
       },
     };
   }
