@@ -77,13 +77,14 @@ export function readTwoFactorDetails(details: unknown): TwoFactorErrorDetails | 
 /**
  * The parameters of the retry. For a method: the original ones plus
  * `{twoFactorCode, twoFactorMethod}` as the last. For `login`: `[{totp: {login, code}}]`, with
- * `method` inside `totp` only when the user picked another factor than the one asked for.
+ * `method` inside `totp` whenever the factor is not the server's default (the first available):
+ * a server that is not told picks its default, and would check an emailed code as TOTP.
  */
 export function retryParams(method: string, params: readonly unknown[], answer: TwoFactorAnswer, details: TwoFactorErrorDetails): unknown[] {
   const factor = answer.method ?? details.method;
   if (method === 'login') {
     const totp: TotpLoginArgument['totp'] = { login: params[0], code: answer.code };
-    if (factor !== details.method) totp.method = factor;
+    if (factor !== details.method || factor !== (details.availableMethods[0] ?? details.method)) totp.method = factor;
     return [{ totp } satisfies TotpLoginArgument];
   }
   return [...params, { twoFactorCode: answer.code, twoFactorMethod: factor } satisfies TwoFactorArgument];

@@ -1,0 +1,60 @@
+/** What the page says: purposes of guarded calls, factor names, and errors in plain words. */
+import { DdpError } from '../client/index.js';
+
+/** What a DDP method does, in the words of the dialog ("to …"). */
+const PURPOSES: Readonly<Record<string, string>> = Object.freeze({
+  login: 'sign in',
+  '2fa:enableEmail': 'turn on email codes',
+  '2fa:disableEmail': 'turn off email codes',
+  '2fa:disable': 'turn off the authenticator app',
+  '2fa:regenerateCodes': 'replace your backup codes',
+  'personalAccessTokens:generateToken': 'create a personal access token',
+  'personalAccessTokens:regenerateToken': 'replace a personal access token',
+  'personalAccessTokens:removeToken': 'revoke a personal access token',
+  'demo.guarded': 'call the protected method',
+});
+
+/** "To sign in", "To revoke a personal access token", … */
+export function purposeOf(method: string): string {
+  const purpose = PURPOSES[method] ?? `call ${method}`;
+  return `To ${purpose}, confirm it is you.`;
+}
+
+/** How a factor is named on the "use another method" buttons. */
+export const SWITCH_LABELS: Readonly<Record<string, string>> = Object.freeze({
+  totp: 'Use the authenticator app instead',
+  email: 'Send a code by email instead',
+  password: 'Use your password instead',
+});
+
+/** Errors the page explains itself; anything else shows the server's reason. */
+const ERROR_TEXT: Readonly<Record<string, string>> = Object.freeze({
+  'totp-invalid': 'That code is not valid.',
+  'totp-required': 'A code is needed.',
+  'two-factor-cancelled': 'Cancelled.',
+  'connection-lost': 'The connection was lost before the server answered. Try again.',
+  'client-closed': 'The page is not connected. Reload it.',
+  timeout: 'The server did not answer in time. Try again.',
+  'too-many-requests': 'Too many attempts. Wait a few seconds and try again.',
+  'email-not-verified': 'Verify an email address first.',
+  'error-token-already-exists': 'You already have a token with that name.',
+  'error-token-does-not-exists': 'That token does not exist any more.',
+  'totp-already-enabled': 'The authenticator app is already on.',
+  'totp-not-enabled': 'The authenticator app is not on.',
+  'totp-not-started': 'Start the set-up again.',
+});
+
+/** The error of a call, as a sentence for the user. */
+export function errorText(error: unknown): string {
+  if (error instanceof DdpError) {
+    const known = ERROR_TEXT[String(error.error)];
+    if (known) return known;
+    return error.reason ? `${error.reason.replace(/\.$/, '')}.` : `Error ${String(error.error)}.`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The DDP error code of an error, if it is one. */
+export function errorCode(error: unknown): string | number | undefined {
+  return error instanceof DdpError ? error.error : undefined;
+}
