@@ -17,7 +17,7 @@ import { isNodeBuiltin, listSources, packageName, readSource, topFolder, type Im
 const root = findRepoRoot(import.meta.url);
 const MAX_LINES = 400;
 const LIBRARY_DIRS = ['protocol', 'server', 'client'] as const;
-const ALL_SOURCE_DIRS = [...LIBRARY_DIRS, 'test', 'bench', 'scripts'] as const;
+const ALL_SOURCE_DIRS = [...LIBRARY_DIRS, 'web', 'test', 'bench', 'scripts'] as const;
 
 let library: SourceInfo[] = [];
 let everything: SourceInfo[] = [];
@@ -102,6 +102,18 @@ describe('architecture', () => {
         if (outsideRepo(ref)) return 'outside the repository';
         return null;
       }), 'server/ layering');
+    });
+
+    it('web/ (the account page) uses client/ and protocol/ only: no server/, ws or Node built-ins', () => {
+      const web = everything.filter((f) => f.path.startsWith('web/'));
+      expect(web, 'web/ sources found').to.not.be.empty;
+      expectNone(offendingImports(web, (ref) => {
+        if (into(ref, 'server')) return 'the page runs in browsers: it talks to the server over DDP only';
+        if (ref.specifier === 'ws') return 'browsers have their own WebSocket';
+        if (ref.specifier === 'node:*' || isNodeBuiltin(ref.specifier)) return 'the page runs in browsers';
+        if (outsideRepo(ref)) return 'outside the repository';
+        return null;
+      }), 'web/ layering');
     });
 
     it('in server/, only server/transport/ (and the transcript runner of the CLI) imports ws', () => {
