@@ -34,7 +34,8 @@ export function decode(text: string): unknown {
     throw new CodecError(`not JSON: ${(err as Error).message}`);
   }
   // Fast path: without '$' there is no EJSON type, and without these words no forbidden key.
-  if (!text.includes('$') && !text.includes('__proto__') && !text.includes('constructor') && !text.includes('prototype') && !mayBeDeep(text)) {
+  // A `\u` escape can spell either (`"\u005f_proto__"`, `"\u0024date"`), so it takes the slow path.
+  if (!text.includes('$') && !text.includes('\\u') && !text.includes('__proto__') && !text.includes('constructor') && !text.includes('prototype') && !mayBeDeep(text)) {
     return value;
   }
   return fromJSONValue(value, 0);

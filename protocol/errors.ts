@@ -102,7 +102,8 @@ export type MethodErrorName = keyof typeof METHOD_ERRORS;
 /** Build the `DdpError` of a catalogue entry, filling `%s` with `arg`. */
 export function catalogueError(name: MethodErrorName, arg?: string | number, details?: unknown): DdpError {
   const entry: CatalogueEntry = METHOD_ERRORS[name];
-  const reason = arg === undefined ? entry.reason : entry.reason.replace('%s', String(arg));
+  // A replacer function: a string replacement would expand `$&`, `$'`... found in a method name.
+  const reason = arg === undefined ? entry.reason : entry.reason.replace('%s', () => String(arg));
   return new DdpError(entry.error, reason, details);
 }
 

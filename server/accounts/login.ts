@@ -32,13 +32,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Meteor's login handlers `check` their options as exact objects: an unknown key fails. */
+function onlyKeys(value: Record<string, unknown>, allowed: readonly string[]): boolean {
+  return Object.keys(value).every((k) => allowed.includes(k));
+}
+
 /** A password as Meteor's clients send it: `{digest, algorithm: 'sha-256'}`, or a plain string. */
 export function passwordToDigest(password: unknown): string {
   if (typeof password === 'string') {
     if (password === '' || password.length > 256) throw catalogueError('matchFailed');
     return passwordDigest(password);
   }
-  if (isRecord(password) && password.algorithm === 'sha-256' && typeof password.digest === 'string' && HEX64.test(password.digest)) {
+  if (isRecord(password) && onlyKeys(password, ['digest', 'algorithm']) && password.algorithm === 'sha-256' && typeof password.digest === 'string' && HEX64.test(password.digest)) {
     return password.digest.toLowerCase();
   }
   throw catalogueError('matchFailed');
@@ -95,19 +100,24 @@ export async function completePasswordLogin(services: Services, caller: Caller, 
 export async function login(deps: LoginDeps, caller: Caller, request: unknown): Promise<LoginResult> {
   const { services } = deps;
   if (!isRecord(request)) throw catalogueError('matchFailed');
-  if ('resume' in request) return resume(services, caller, request.resume);
+  if ('resume' in request) {
+    if (!onlyKeys(request, ['resume'])) throw catalogueError('matchFailed');
+    return resume(services, caller, request.resume);
+  }
   let code: string | undefined;
   let method: string | undefined;
   let inner: unknown = request;
   if ('totp' in request) {
     const totp = request.totp;
-    if (!isRecord(totp) || typeof totp.code !== 'string' || totp.code.length > 128 || !isRecord(totp.login)
+    if (!onlyKeys(request, ['totp']) || !isRecord(totp) || !onlyKeys(totp, ['login', 'code', 'method'])
+      || typeof totp.code !== 'string' || totp.code.length > 128 || !isRecord(totp.login)
       || (totp.method !== undefined && typeof totp.method !== 'string')) throw catalogueError('matchFailed');
     code = totp.code;
     method = typeof totp.method === 'string' ? totp.method : undefined;
     inner = totp.login;
   }
   if (!isRecord(inner) || !('user' in inner) || !('password' in inner)) throw new DdpError(400, 'Unrecognized options for login request');
+  if (!onlyKeys(inner, ['user', 'password'])) throw catalogueError('matchFailed');
   const digest = passwordToDigest(inner.password);
   const user = await verifyPassword(services, await findUserBySelector(services, inner.user), digest);
   const emailOrUsername = selectorText(inner.user);

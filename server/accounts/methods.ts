@@ -52,15 +52,22 @@ async function loginAfterLink(services: Services, guard: typeof TwoFactorGuard, 
 export function installAccountMethods(server: DdpServer, container: ServiceContainer, guard: () => Promise<TwoFactorGuard>, GuardClass: typeof TwoFactorGuard, each: SessionEnumerator): void {
   const svc = (): Promise<Services> => container.get();
   server.methods({
-    async login(request: unknown) {
-      return login({ services: await svc(), guard: await guard() }, callerOf(this), request);
+    login: {
+      // One argument, whose shape `login()` checks (it differs per kind of login).
+      params: [Match.Any],
+      async handler(request: unknown) {
+        return login({ services: await svc(), guard: await guard() }, callerOf(this), request);
+      },
     },
 
-    async logout() {
-      const caller = callerOf(this);
-      const services = await svc();
-      if (caller.login?.kind === 'session') await services.store.loginTokens.remove(caller.login.hashedToken);
-      await caller.setUser(null, null);
+    logout: {
+      params: [],
+      async handler() {
+        const caller = callerOf(this);
+        const services = await svc();
+        if (caller.login?.kind === 'session') await services.store.loginTokens.remove(caller.login.hashedToken);
+        await caller.setUser(null, null);
+      },
     },
 
     getNewToken: {
