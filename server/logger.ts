@@ -12,6 +12,8 @@ export interface Logger {
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
   error(fields: Record<string, unknown>, message: string): void;
+  /** Whether lines of `level` are written (pino has it); lets hot paths skip building fields. */
+  isLevelEnabled?(level: Exclude<LogLevel, 'silent'>): boolean;
 }
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -29,7 +31,7 @@ export function createJsonLogger(level: LogLevel = 'info', write: (line: string)
     if (RANK[lvl] < min) return;
     write(JSON.stringify({ level: lvl, time: new Date().toISOString(), msg: message, ...fields }) + '\n');
   };
-  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), isLevelEnabled: (lvl) => RANK[lvl] >= min };
 }
 
 /** Discards everything. */

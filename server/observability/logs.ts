@@ -33,6 +33,8 @@ export function methodLogObserver(logger: Logger): MethodObserver {
     },
     finished(call: ObservedCall, failed: boolean, error: unknown, durationMs: number): void {
       const outcome = outcomeOf(failed, error);
+      // Most calls are logged at info or debug: skip building the line when it goes nowhere.
+      if (outcome !== INTERNAL && logger.isLevelEnabled?.(call.nested ? 'debug' : 'info') === false) return;
       const fields: Record<string, unknown> = {
         event: 'method',
         method: call.name.length > MAX_NAME ? `${call.name.slice(0, MAX_NAME)}…` : call.name,

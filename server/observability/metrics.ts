@@ -146,6 +146,8 @@ export class Metrics {
 
   /** Counts every dispatched call, its latency, and rate-limit refusals. */
   methodObserver(): MethodObserver {
+    const callChildren = new Map<string, { inc(): void }>();
+    const durationChildren = new Map<string, { observe(value: number): void }>();
     return {
       started(): void {
         // Counted when finished, with the outcome.
@@ -154,8 +156,14 @@ export class Metrics {
         const method = call.registered ? call.name : UNKNOWN_METHOD;
         const transport = call.caller.transport;
         const outcome = outcomeOf(failed, error);
-        this.methodCalls.inc({ method, transport, outcome });
-        this.methodDuration.observe({ method }, durationMs / 1000);
+        // Label children are looked up once per label set: prom-client hashes labels on every call otherwise.
+        const callsKey = `${method}\u0000${transport}\u0000${outcome}`;
+        let calls = callChildren.get(callsKey);
+        if (!calls) callChildren.set(callsKey, (calls = this.methodCalls.labels(method, transport, outcome)));
+        calls.inc();
+        let duration = durationChildren.get(method);
+        if (!duration) durationChildren.set(method, (duration = this.methodDuration.labels(method)));
+        duration.observe(durationMs / 1000);
         if (outcome === 'too-many-requests') this.rateLimited.inc({ method, transport });
       },
     };
