@@ -32,10 +32,12 @@ export const CLOSE_CODES = Object.freeze({
   normal: 1000,
   /** The server is shutting down. */
   goingAway: 1001,
-  /** Broken SockJS framing (not a JSON array of strings). */
+  /** A WebSocket protocol error, or broken SockJS framing (not a JSON array of strings). */
   protocolError: 1002,
   /** A binary frame: DDP is text only. */
   unsupportedData: 1003,
+  /** A text frame that is not valid UTF-8. */
+  invalidPayload: 1007,
   /** A frame larger than `maxFrameBytes`. */
   messageTooBig: 1009,
   /** Too many connections from one client address. */

@@ -89,6 +89,7 @@ export const METHOD_ERRORS = Object.freeze({
   tooManyInFlight: { error: 'too-many-methods', reason: 'Too many methods in flight on this connection', meaning: 'The connection passed `maxMethodsInFlight`.' },
   tooManySubscriptions: { error: 'too-many-subscriptions', reason: 'Too many subscriptions on this connection', meaning: 'The connection passed `maxSubscriptions`.' },
   serverShuttingDown: { error: 503, reason: 'Server shutting down', meaning: 'The server is closing and takes no new work.' },
+  storeUnavailable: { error: 503, reason: 'Service unavailable, try again later', meaning: 'The database stayed busy or locked past its bounded wait, or cannot be reached; nothing was written.' },
   loginFailed: { error: 403, reason: 'Something went wrong. Please check your credentials.', meaning: 'Wrong password or unknown user: the same answer for both, so usernames cannot be probed.' },
   tokenExpired: { error: 403, reason: "You've been logged out by the server. Please log in again.", meaning: 'The resume token is unknown or expired.' },
   totpRequired: { error: 'totp-required', reason: 'TOTP Required', meaning: 'A second factor is needed: retry with `{twoFactorCode, twoFactorMethod}` as the last parameter.' },
@@ -114,7 +115,7 @@ export function catalogueError(name: MethodErrorName, arg?: string | number, det
 export const PROTOCOL_ERRORS = Object.freeze({
   parseError: { reason: 'Parse error', meaning: 'The frame is not JSON, or not valid EJSON (a bad `$date`, `$binary`, unknown `$type`, a forbidden key such as `__proto__`, nesting too deep).' },
   badRequest: { reason: 'Bad request', meaning: 'The frame is JSON but not a DDP message (no `msg`, an unknown `msg`, a non-object).' },
-  mustConnectFirst: { reason: 'Must connect first', meaning: 'A message other than `connect` (or `ping`) arrived before the handshake.' },
+  mustConnectFirst: { reason: 'Must connect first', meaning: 'A message other than `connect` (a `ping` too) arrived before the handshake.' },
   alreadyConnected: { reason: 'Already connected', meaning: 'A second `connect` on a connected socket.' },
   malformedMethod: { reason: 'Malformed method invocation', meaning: '`method` without a string `id` or `method`, with non-array `params` or a non-string `randomSeed`.' },
   malformedSubscription: { reason: 'Malformed subscription', meaning: '`sub` or `unsub` without a string `id`, `sub` without a string `name` or with non-array `params`.' },

@@ -3,7 +3,7 @@
  * `MatchError` becomes 400 `Match failed`, a store that is busy, locked or unreachable becomes
  * 503 (retry later), anything else is logged and sent as 500.
  */
-import { DdpError, catalogueError, isClientSafeError, type WireError } from '../protocol/errors.js';
+import { DdpError, METHOD_ERRORS, catalogueError, isClientSafeError, type WireError } from '../protocol/errors.js';
 import { MatchError } from './match.js';
 import { errorFields, type Logger } from './logger.js';
 import { StoreUnavailableError } from './storage/errors.js';
@@ -14,7 +14,7 @@ export { DdpError };
  * What a client gets when the store stayed busy or locked past its bounded wait, or cannot be
  * reached: the write that failed did not happen, and the call may be retried.
  */
-export const STORE_UNAVAILABLE = Object.freeze({ error: 503, reason: 'Service unavailable, try again later' });
+export const STORE_UNAVAILABLE = Object.freeze({ error: METHOD_ERRORS.storeUnavailable.error, reason: METHOD_ERRORS.storeUnavailable.reason });
 
 /** The wire error for `err`; logs it when it is not client-safe. */
 export function toWireError(err: unknown, logger: Logger, context: Record<string, unknown>): WireError {

@@ -69,7 +69,7 @@ export function installHttpApi(server: DdpServer, container: ServiceContainer): 
       if (w.error === 'too-many-requests') sendJson(res, 429, { status: 'error', error: w.error, message: w.reason, details: w.details });
       else if (isTwoFactorErrorCode(w.error)) sendJson(res, 401, { status: 'error', error: w.error, message: w.reason, details: w.details });
       else if (w.error === 403) sendJson(res, 401, { status: 'error', error: 'Unauthorized', message: 'Unauthorized' });
-      else sendJson(res, w.error === 500 ? 500 : 400, { status: 'error', error: w.error, message: w.reason });
+      else sendJson(res, w.error === 500 || w.error === 503 ? w.error : 400, { status: 'error', error: w.error, message: w.reason });
     }
   }));
 
@@ -124,7 +124,7 @@ export function installHttpApi(server: DdpServer, container: ServiceContainer): 
       sendJson(res, 200, { success: true });
     } catch (err) {
       const w = wire(err, { route: 'users.2fa.sendEmailCode' });
-      sendJson(res, w.error === 'too-many-requests' ? 429 : w.error === 500 ? 500 : 400, { success: false, error: w.message, errorType: w.error, details: w.details });
+      sendJson(res, w.error === 'too-many-requests' ? 429 : w.error === 500 || w.error === 503 ? w.error : 400, { success: false, error: w.message, errorType: w.error, details: w.details });
     }
   }));
 }
