@@ -41,6 +41,14 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
     await (await guard()).check({ user, caller, code, method: 'totp', options: { requireSecondFactor: true, disableRememberMe: true, disablePasswordFallback: true } });
   };
 
+  /** The caller's user, with TOTP enabled and the code it passed verified. */
+  const totpUserWithCode = async (services: Services, caller: Caller, code: string): Promise<UserRecord> => {
+    const user = await currentUser(services, caller);
+    if (!(await services.store.twoFactor.get(user.id)).totpEnabled) throw new DdpError('totp-not-enabled', 'TOTP is not enabled');
+    await checkTotpParam(caller, user, code);
+    return user;
+  };
+
   server.methods({
     '2fa:enable': {
       requireUser: true,
@@ -96,9 +104,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
       async handler(code: string) {
         const services = await svc();
         const caller = callerOf(this);
-        const user = await currentUser(services, caller);
-        if (!(await services.store.twoFactor.get(user.id)).totpEnabled) throw new DdpError('totp-not-enabled', 'TOTP is not enabled');
-        await checkTotpParam(caller, user, code);
+        const user = await totpUserWithCode(services, caller, code);
         await services.store.twoFactor.disableTotp(user.id);
         await audit(services, 'totp.disabled', user.id, caller);
         services.userEvents.changed(user.id);
@@ -112,9 +118,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
       async handler(code: string) {
         const services = await svc();
         const caller = callerOf(this);
-        const user = await currentUser(services, caller);
-        if (!(await services.store.twoFactor.get(user.id)).totpEnabled) throw new DdpError('totp-not-enabled', 'TOTP is not enabled');
-        await checkTotpParam(caller, user, code);
+        const user = await totpUserWithCode(services, caller, code);
         const { codes, hashes } = newBackupCodes(services);
         await services.store.twoFactor.replaceBackupCodes(user.id, hashes);
         await audit(services, 'totp.backup-codes-regenerated', user.id, caller);

@@ -10,10 +10,22 @@ import { Match } from '../match.js';
 import { audit } from '../audit.js';
 import { randomToken } from '../security/crypto.js';
 import { StoreConflictError } from '../storage/errors.js';
+import type { PersonalTokenRecord } from '../storage/contract.js';
 import { hashToken } from '../accounts/tokens.js';
 import { closeTokenSessions, type SessionEnumerator } from '../accounts/session-control.js';
 
 const NAME = Match.Text(100, 1);
+
+function tokenMissing(): DdpError {
+  return new DdpError('error-token-does-not-exists', 'Token does not exist');
+}
+
+/** The user's token of that name, or Rocket.Chat's 'does not exist' error. */
+async function existingToken(services: Services, userId: string, name: string): Promise<PersonalTokenRecord> {
+  const token = await services.store.personalTokens.findByName(userId, name);
+  if (!token) throw tokenMissing();
+  return token;
+}
 
 export function installPersonalTokenMethods(server: DdpServer, container: ServiceContainer, each: SessionEnumerator): void {
   const svc = (): Promise<Services> => container.get();
@@ -51,8 +63,7 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
       async handler({ tokenName }: { tokenName: string }) {
         const services = await svc();
         const userId = userIdOf(this.userId);
-        const old = await services.store.personalTokens.findByName(userId, tokenName);
-        if (!old) throw new DdpError('error-token-does-not-exists', 'Token does not exist');
+        const old = await existingToken(services, userId, tokenName);
         const token = randomToken(32);
         await services.store.personalTokens.replace(userId, tokenName, hashToken(token), new Date(services.clock.now()));
         closeTokenSessions(each, old.hashedToken);
@@ -69,8 +80,8 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
       async handler({ tokenName }: { tokenName: string }) {
         const services = await svc();
         const userId = userIdOf(this.userId);
-        const old = await services.store.personalTokens.findByName(userId, tokenName);
-        if (!old || !(await services.store.personalTokens.remove(userId, tokenName))) throw new DdpError('error-token-does-not-exists', 'Token does not exist');
+        const old = await existingToken(services, userId, tokenName);
+        if (!(await services.store.personalTokens.remove(userId, tokenName))) throw tokenMissing();
         closeTokenSessions(each, old.hashedToken);
         await audit(services, 'token.removed', userId, callerOf(this), { name: tokenName });
         return true;
