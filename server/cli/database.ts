@@ -4,6 +4,7 @@
  * @module
  */
 import path from 'node:path';
+import { redactUrl } from '../security/redact-url.js';
 
 /** What kind of database a `--db` value names. */
 export type DatabaseKind = 'sqlite-file' | 'sqlite-memory' | 'memory' | 'postgres';
@@ -41,12 +42,3 @@ export function describeMail(smtpUrl: string | null, outboxDir: string, cwd: str
   return smtpUrl === null ? `mail to the outbox ${path.resolve(cwd, outboxDir)}` : `mail via ${redactUrl(smtpUrl)}`;
 }
 
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}

@@ -15,6 +15,7 @@ import { RedisPubSub } from '../redis/pubsub.js';
 import { RedisRateLimitCounters } from '../redis/rate-limit-counters.js';
 import type { StreamRelay } from '../streams/registry.js';
 import { RelayedUserEvents } from './user-events.js';
+import { redactUrl } from '../security/redact-url.js';
 
 /** The channels and their payloads (`o`: the sending process). */
 interface Channels {
@@ -143,13 +144,3 @@ export class MultiProcessLink implements StreamRelay {
   }
 }
 
-/** The URL without its password, for logs and errors. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
