@@ -36,6 +36,21 @@ function onClose(this: OwnedWebSocket, code: number): void {
   this[OWNER]?.ended(code);
 }
 
+/**
+ * Automatic corking around each chunk read from the TCP socket. `ws` parses every frame of a
+ * chunk in one synchronous pass, and a method that answers synchronously writes its reply
+ * inside that pass; corking the socket first and uncorking after `ws` is done turns the
+ * replies to pipelined calls into one `writev` instead of one `write` each. The bytes on the
+ * wire are the same; only the number of syscalls drops. Replies written later (async methods)
+ * are not held back: the socket is uncorked when the chunk's listeners return.
+ */
+function corkBeforeFrames(this: Socket): void {
+  this.cork();
+}
+function uncorkAfterFrames(this: Socket): void {
+  this.uncork();
+}
+
 class WsDdpSocket implements DdpSocket {
   private closing = false;
   private done = false;
@@ -62,6 +77,9 @@ class WsDdpSocket implements DdpSocket {
   listen(handler: SocketHandler): void {
     this.handler = handler;
     this.ws.on('message', onMessage);
+    // ws's own 'data' listener is attached already: this pair brackets it.
+    this.tcp.prependListener('data', corkBeforeFrames);
+    this.tcp.on('data', uncorkAfterFrames);
   }
 
   message(data: RawData, isBinary: boolean): void {
