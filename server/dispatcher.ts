@@ -31,6 +31,8 @@ export interface ObservedCall {
   readonly nested: boolean;
   /** The caller's user when the call started (`login` and `logout` change it). */
   readonly userIdAtStart: string | null;
+  /** The caller's user when the call ended (the same as at the start until then). */
+  readonly userIdAtEnd: string | null;
 }
 
 /**
@@ -40,6 +42,15 @@ export interface ObservedCall {
 export interface MethodObserver {
   started(call: ObservedCall): void;
   finished(call: ObservedCall, failed: boolean, error: unknown, durationMs: number): void;
+}
+
+/** A call that ended and whose observers have not been told yet. */
+interface EndedCall {
+  readonly observers: readonly MethodObserver[];
+  readonly call: ObservedCall;
+  readonly failed: boolean;
+  readonly error: unknown;
+  readonly durationMs: number;
 }
 
 const CALLER = Symbol('caller');
@@ -116,41 +127,77 @@ export class Dispatcher {
   }
 
   private runObserved(request: InvokeRequest, observers: readonly MethodObserver[]): unknown {
-    const call: ObservedCall = {
+    const call: { -readonly [K in keyof ObservedCall]: ObservedCall[K] } = {
       name: request.name,
       registered: this.registry.get(request.name) !== undefined,
       caller: request.caller,
       nested: request.nested === true,
       userIdAtStart: request.caller.userId,
+      userIdAtEnd: request.caller.userId,
     };
     for (const o of observers) o.started(call);
     const start = performance.now();
-    const finish = (failed: boolean, error: unknown): void => {
-      const durationMs = performance.now() - start;
-      for (const o of observers) o.finished(call, failed, error, durationMs);
-    };
     let result: unknown;
     try {
       result = this.run(request);
     } catch (err) {
-      finish(true, err);
+      this.finished(observers, call, true, err, start);
       throw err;
     }
     if (!(result instanceof Promise)) {
-      finish(false, undefined);
+      this.finished(observers, call, false, undefined, start);
       return result;
     }
     return result.then(
       (value: unknown) => {
-        finish(false, undefined);
+        this.finished(observers, call, false, undefined, start);
         return value;
       },
       (err: unknown) => {
-        finish(true, err);
+        this.finished(observers, call, true, err, start);
         throw err;
       },
     );
   }
+
+  /**
+   * Tell the observers a call ended — after the caller's reply is written, not before: the
+   * duration is taken now, but the log line and metrics wait for the end of the current
+   * microtask checkpoint, so a client never waits for the server's own bookkeeping. (The DDP
+   * transport corks a socket while it handles a chunk; the reply leaves when the chunk is done,
+   * and this batch runs right after.)
+   */
+  private finished(observers: readonly MethodObserver[], call: { userIdAtEnd: string | null } & ObservedCall, failed: boolean, error: unknown, start: number): void {
+    const durationMs = performance.now() - start;
+    call.userIdAtEnd = call.caller.userId;
+    const ended: EndedCall = { observers, call, failed, error, durationMs };
+    if (this.ended === null) {
+      this.ended = [ended];
+      queueMicrotask(this.flushEnded);
+    } else {
+      this.ended.push(ended);
+    }
+  }
+
+  private ended: EndedCall[] | null = null;
+
+  private readonly flushEnded = (): void => {
+    const batch = this.ended ?? [];
+    this.ended = null;
+    let firstError: unknown = null;
+    for (const { observers, call, failed, error, durationMs } of batch) {
+      for (const o of observers) {
+        try {
+          o.finished(call, failed, error, durationMs);
+        } catch (err) {
+          firstError ??= err;
+        }
+      }
+    }
+    // Observers must not throw; one that does is a bug, reported as any other uncaught error —
+    // after the rest of the batch was told.
+    if (firstError !== null) throw firstError;
+  };
 
   private run(request: InvokeRequest): unknown {
     const definition = this.registry.get(request.name);

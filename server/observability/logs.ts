@@ -38,7 +38,7 @@ export function methodLogObserver(logger: Logger): MethodObserver {
       const fields: Record<string, unknown> = {
         event: 'method',
         method: call.name.length > MAX_NAME ? `${call.name.slice(0, MAX_NAME)}…` : call.name,
-        ...callerFields(call.caller, call.caller.userId ?? call.userIdAtStart),
+        ...callerFields(call.caller, call.userIdAtEnd ?? call.userIdAtStart),
         durationMs: Math.round(durationMs * 1000) / 1000,
         outcome,
       };

@@ -4,13 +4,14 @@
  * things happen; gauges of live state are read from the server when scraped.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { TwoFactorMethod } from '../../protocol/two-factor.js';
 import type { ServerStats, TrafficCounters } from '../ddp-server.js';
 import type { MethodObserver, ObservedCall } from '../dispatcher.js';
 import type { GuardEvent } from '../two-factor/guard.js';
 import type { Mailer, MailMessage } from '../mail/mailer.js';
 import { outcomeOf, UNKNOWN_METHOD } from './outcome.js';
+import { LabelledHistogram, TalliedCounter } from './accumulators.js';
 
 /** What the metrics read from the server when scraped. */
 export interface MetricsSource {
@@ -53,11 +54,12 @@ export class Metrics {
   /** The registry `/metrics` serves; applications may register their own metrics on it. */
   readonly registry = new Registry();
   private readonly sessionsStarted: Counter;
-  private readonly methodCalls: Counter<'method' | 'transport' | 'outcome'>;
-  private readonly methodDuration: Histogram<'method'>;
-  private readonly twoFactor: Counter<'factor' | 'outcome'>;
+  // Counted on every call: kept in accumulators, read by prom-client when scraped.
+  private readonly methodCalls: TalliedCounter;
+  private readonly methodDuration: LabelledHistogram;
+  private readonly twoFactor: TalliedCounter;
+  private readonly rateLimited: TalliedCounter;
   private readonly emails: Counter<'outcome'>;
-  private readonly rateLimited: Counter<'method' | 'transport'>;
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
 
   constructor(source: MetricsSource) {
@@ -73,34 +75,19 @@ export class Metrics {
     this.sessionsStarted = new Counter({ name: `${p}sessions_total`, help: 'DDP sessions started (handshakes completed).', registers: [registry] });
     totalCounter(registry, `${p}messages_received_total`, 'DDP messages received.', () => source.traffic.messagesIn);
     totalCounter(registry, `${p}messages_sent_total`, 'DDP messages sent.', () => source.traffic.messagesOut);
-    this.methodCalls = new Counter({
-      name: `${p}method_calls_total`,
-      help: 'Method calls by method, transport (ddp, http, internal) and outcome (ok, the client error code, or internal).',
-      labelNames: ['method', 'transport', 'outcome'] as const,
-      registers: [registry],
-    });
-    this.methodDuration = new Histogram({
-      name: `${p}method_duration_seconds`,
-      help: 'Time from dispatch to result or error, refusals by hooks included.',
-      labelNames: ['method'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    });
-    this.twoFactor = new Counter({
-      name: `${p}2fa_challenges_total`,
-      help: 'Two-factor guard outcomes by factor (totp, email, password; none for a trusted client) and outcome (required, ok, invalid, locked_out, replay_rejected, trusted).',
-      labelNames: ['factor', 'outcome'] as const,
-      registers: [registry],
-    });
+    this.methodCalls = new TalliedCounter(registry, `${p}method_calls_total`,
+      'Method calls by method, transport (ddp, http, internal) and outcome (ok, the client error code, or internal).',
+      ['method', 'transport', 'outcome']);
+    this.methodDuration = new LabelledHistogram(registry, `${p}method_duration_seconds`,
+      'Time from dispatch to result or error, refusals by hooks included.', 'method', LATENCY_BUCKETS);
+    this.twoFactor = new TalliedCounter(registry, `${p}2fa_challenges_total`,
+      'Two-factor guard outcomes by factor (totp, email, password; none for a trusted client) and outcome (required, ok, invalid, locked_out, replay_rejected, trusted).',
+      ['factor', 'outcome']);
     this.emails = new Counter({ name: `${p}emails_total`, help: 'Mail handed to the transport, by outcome (sent, failed).', labelNames: ['outcome'] as const, registers: [registry] });
     this.emails.inc({ outcome: 'sent' }, 0);
     this.emails.inc({ outcome: 'failed' }, 0);
-    this.rateLimited = new Counter({
-      name: `${p}rate_limit_rejections_total`,
-      help: 'Method calls refused with too-many-requests, by method and transport.',
-      labelNames: ['method', 'transport'] as const,
-      registers: [registry],
-    });
+    this.rateLimited = new TalliedCounter(registry, `${p}rate_limit_rejections_total`,
+      'Method calls refused with too-many-requests, by method and transport.', ['method', 'transport']);
     const loop = this.loopDelay;
     new Gauge({
       name: `${p}event_loop_delay_seconds`,
@@ -146,32 +133,25 @@ export class Metrics {
 
   /** Counts every dispatched call, its latency, and rate-limit refusals. */
   methodObserver(): MethodObserver {
-    const callChildren = new Map<string, { inc(): void }>();
-    const durationChildren = new Map<string, { observe(value: number): void }>();
+    const { methodCalls, methodDuration, rateLimited } = this;
     return {
       started(): void {
         // Counted when finished, with the outcome.
       },
-      finished: (call: ObservedCall, failed: boolean, error: unknown, durationMs: number): void => {
+      finished(call: ObservedCall, failed: boolean, error: unknown, durationMs: number): void {
         const method = call.registered ? call.name : UNKNOWN_METHOD;
         const transport = call.caller.transport;
         const outcome = outcomeOf(failed, error);
-        // Label children are looked up once per label set: prom-client hashes labels on every call otherwise.
-        const callsKey = `${method}\u0000${transport}\u0000${outcome}`;
-        let calls = callChildren.get(callsKey);
-        if (!calls) callChildren.set(callsKey, (calls = this.methodCalls.labels(method, transport, outcome)));
-        calls.inc();
-        let duration = durationChildren.get(method);
-        if (!duration) durationChildren.set(method, (duration = this.methodDuration.labels(method)));
-        duration.observe(durationMs / 1000);
-        if (outcome === 'too-many-requests') this.rateLimited.inc({ method, transport });
+        methodCalls.inc(method, transport, outcome);
+        methodDuration.observe(method, durationMs / 1000);
+        if (outcome === 'too-many-requests') rateLimited.inc(method, transport);
       },
     };
   }
 
   /** A `guard.onEvent` listener. */
   guardEvent(event: GuardEvent, factor: TwoFactorMethod | null): void {
-    this.twoFactor.inc({ factor: factor ?? 'none', outcome: GUARD_OUTCOMES[event] });
+    this.twoFactor.inc(factor ?? 'none', GUARD_OUTCOMES[event]);
   }
 
   /** Wrap a mailer so each message counts as sent or failed. */

@@ -46,7 +46,7 @@ describe('README: Observability', () => {
     const logger: Logger = { debug: capture, info: capture, warn: capture, error: capture };
     const connection = { id: 'c1', clientAddress: '127.0.0.1', httpHeaders: { 'user-agent': 'test' }, onClose: () => undefined, close: () => undefined };
     const caller = { transport: 'ddp', connection, userId: 'u1', login: null, setUser: async () => undefined } as Caller;
-    const call = (over: Partial<ObservedCall> = {}): ObservedCall => ({ name: 'm', registered: true, caller, nested: false, userIdAtStart: null, ...over });
+    const call = (over: Partial<ObservedCall> = {}): ObservedCall => ({ name: 'm', registered: true, caller, nested: false, userIdAtStart: null, userIdAtEnd: null, ...over });
     const observer = methodLogObserver(logger);
     observer.finished(call(), false, undefined, 1);
     observer.finished(call({ nested: true }), true, new DdpError('totp-required', 'TOTP Required'), 1);
