@@ -47,7 +47,7 @@ interface Server { child: ChildProcess; pid: number; url: string }
 
 async function startServer(kind: 'baseline' | 'ddp', extra: string[] = []): Promise<Server> {
   const script = path.join(here, 'servers', `${kind}.js`);
-  const nodeFlags = ['--expose-gc', ...(kind === 'ddp' && PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])];
+  const nodeFlags = ['--expose-gc', ...(kind === 'ddp' && PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${PROFILE_DIR}`] : [])];
   const command = TASKSET ? 'taskset' : process.execPath;
   const argv = TASKSET ? ['-c', '0', process.execPath, ...nodeFlags, script, ...extra] : [...nodeFlags, script, ...extra];
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
@@ -154,6 +154,7 @@ async function main(): Promise<void> {
       const d = await throughput(ddp, 'ddp', 'echo', SMALL, 1, 1);
       row('latency', 'p50 ms', b.p50, d.p50, '≤ 1.10', (r) => r <= 1.1);
       row('latency', 'p99 ms', b.p99, d.p99, 'info', null);
+      row('latency', 'server CPU µs per call', 1e6 / b.callsPerCpuSec, 1e6 / d.callsPerCpuSec, 'info', null);
     }
     if (run('logins')) {
       log('scenario logins: C=1 × 1 plain calls, without and with 20 logins/s…');
