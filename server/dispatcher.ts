@@ -44,13 +44,31 @@ export interface MethodObserver {
   finished(call: ObservedCall, failed: boolean, error: unknown, durationMs: number): void;
 }
 
-/** A call that ended and whose observers have not been told yet. */
-interface EndedCall {
-  readonly observers: readonly MethodObserver[];
-  readonly call: ObservedCall;
-  readonly failed: boolean;
-  readonly error: unknown;
-  readonly durationMs: number;
+/** One observed call: what observers see, and how it ended (one object per call). */
+class CallRecord implements ObservedCall {
+  readonly name: string;
+  readonly caller: Caller;
+  readonly nested: boolean;
+  readonly userIdAtStart: string | null;
+  userIdAtEnd: string | null;
+  failed = false;
+  error: unknown = undefined;
+  durationMs = 0;
+  private readonly startedAt = performance.now();
+
+  constructor(request: InvokeRequest, readonly registered: boolean, readonly observers: readonly MethodObserver[]) {
+    this.name = request.name;
+    this.caller = request.caller;
+    this.nested = request.nested === true;
+    this.userIdAtStart = this.userIdAtEnd = request.caller.userId;
+  }
+
+  end(failed: boolean, error: unknown): void {
+    this.durationMs = performance.now() - this.startedAt;
+    this.userIdAtEnd = this.caller.userId;
+    this.failed = failed;
+    this.error = error;
+  }
 }
 
 const CALLER = Symbol('caller');
@@ -127,34 +145,26 @@ export class Dispatcher {
   }
 
   private runObserved(request: InvokeRequest, observers: readonly MethodObserver[]): unknown {
-    const call: { -readonly [K in keyof ObservedCall]: ObservedCall[K] } = {
-      name: request.name,
-      registered: this.registry.get(request.name) !== undefined,
-      caller: request.caller,
-      nested: request.nested === true,
-      userIdAtStart: request.caller.userId,
-      userIdAtEnd: request.caller.userId,
-    };
+    const call = new CallRecord(request, this.registry.get(request.name) !== undefined, observers);
     for (const o of observers) o.started(call);
-    const start = performance.now();
     let result: unknown;
     try {
       result = this.run(request);
     } catch (err) {
-      this.finished(observers, call, true, err, start);
+      this.finished(call, true, err);
       throw err;
     }
     if (!(result instanceof Promise)) {
-      this.finished(observers, call, false, undefined, start);
+      this.finished(call, false, undefined);
       return result;
     }
     return result.then(
       (value: unknown) => {
-        this.finished(observers, call, false, undefined, start);
+        this.finished(call, false, undefined);
         return value;
       },
       (err: unknown) => {
-        this.finished(observers, call, true, err, start);
+        this.finished(call, true, err);
         throw err;
       },
     );
@@ -167,28 +177,26 @@ export class Dispatcher {
    * transport corks a socket while it handles a chunk; the reply leaves when the chunk is done,
    * and this batch runs right after.)
    */
-  private finished(observers: readonly MethodObserver[], call: { userIdAtEnd: string | null } & ObservedCall, failed: boolean, error: unknown, start: number): void {
-    const durationMs = performance.now() - start;
-    call.userIdAtEnd = call.caller.userId;
-    const ended: EndedCall = { observers, call, failed, error, durationMs };
+  private finished(call: CallRecord, failed: boolean, error: unknown): void {
+    call.end(failed, error);
     if (this.ended === null) {
-      this.ended = [ended];
+      this.ended = [call];
       queueMicrotask(this.flushEnded);
     } else {
-      this.ended.push(ended);
+      this.ended.push(call);
     }
   }
 
-  private ended: EndedCall[] | null = null;
+  private ended: CallRecord[] | null = null;
 
   private readonly flushEnded = (): void => {
     const batch = this.ended ?? [];
     this.ended = null;
     let firstError: unknown = null;
-    for (const { observers, call, failed, error, durationMs } of batch) {
-      for (const o of observers) {
+    for (const call of batch) {
+      for (const o of call.observers) {
         try {
-          o.finished(call, failed, error, durationMs);
+          o.finished(call, call.failed, call.error, call.durationMs);
         } catch (err) {
           firstError ??= err;
         }
@@ -212,8 +220,11 @@ export class Dispatcher {
       randomSeed: request.randomSeed,
     };
     const gate = this.pipeline.run(call);
-    const run = (): unknown => definition.handler.apply(new MethodInvocation(this, call, request.unblock), call.params);
-    if (gate === undefined) return run();
-    return gate.then(run);
+    if (gate === undefined) return this.handle(call, request.unblock);
+    return gate.then(() => this.handle(call, request.unblock));
+  }
+
+  private handle(call: MethodCall, unblock: (() => void) | undefined): unknown {
+    return call.definition.handler.apply(new MethodInvocation(this, call, unblock), call.params);
   }
 }

@@ -233,22 +233,25 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
   /** `result` then `updated`, in one write. A closing socket gets nothing more (errors are still logged). */
   private sendResult(id: string, result: unknown, err?: unknown, failed = err !== undefined, method?: string): void {
     if (this.state === 'closed' || (!this.socket.open && !failed)) return;
-    const context = { connectionId: this.sessionId, method, methodId: id, userId: this.userId };
     let frame: string;
     try {
-      frame = this.resultFrame(id, result, err, failed, context);
+      frame = failed ? this.errorFrame(id, err, method) : this.resultFrame(id, result);
     } catch (encodeErr) {
       // A value EJSON cannot carry (a BigInt, a cycle...): still one answer, a 500, logged.
-      frame = this.resultFrame(id, undefined, encodeErr, true, context);
+      frame = this.errorFrame(id, encodeErr, method);
     }
     this.socket.send([frame, `{"msg":"updated","methods":[${quoted(id)}]}`]);
     this.core.traffic.messagesOut += 2;
   }
 
-  private resultFrame(id: string, result: unknown, err: unknown, failed: boolean, context: Record<string, unknown>): string {
-    if (failed) return `{"msg":"result","id":${quoted(id)},"error":${encode(toWireError(err, this.core.logger, context))}}`;
+  private resultFrame(id: string, result: unknown): string {
     if (result === undefined) return `{"msg":"result","id":${quoted(id)}}`;
     return `{"msg":"result","id":${quoted(id)},"result":${encode(result)}}`;
+  }
+
+  private errorFrame(id: string, err: unknown, method: string | undefined): string {
+    const context = { connectionId: this.sessionId, method, methodId: id, userId: this.userId };
+    return `{"msg":"result","id":${quoted(id)},"error":${encode(toWireError(err, this.core.logger, context))}}`;
   }
 
   // ---- login ----
