@@ -17,6 +17,8 @@ import { rateLimitHook } from './hooks/rate-limit.js';
 import { requireUserHook } from './hooks/require-user.js';
 import { paramsHook } from './hooks/params.js';
 import { Session } from './session.js';
+import { SessionConnection } from './session-connection.js';
+import type { ConnectionInfo } from './connection-info.js';
 import { Sweeper } from './heartbeat.js';
 import { WebSocketTransport } from './transport/websocket.js';
 import { HttpRouter, type RouteHandler } from './transport/http-routes.js';
@@ -138,6 +140,12 @@ export class DdpServer implements ServerCore {
   /** Run `fn` for each session that completes its handshake / closes. */
   onSession(event: 'started' | 'ended', fn: (session: Session) => void): void {
     this.sessionListeners[event].push(fn);
+  }
+
+  /** The DDP session behind a `this.connection` object (streams write their frames to it). */
+  sinkOf(connection: ConnectionInfo): Session | null {
+    const owner = SessionConnection.ownerOf(connection);
+    return owner instanceof Session ? owner : null;
   }
 
   isShuttingDown(): boolean {

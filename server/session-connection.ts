@@ -14,22 +14,32 @@ export interface ConnectionOwner {
 }
 
 export class SessionConnection implements ConnectionInfo {
+  /** A JS private field: methods get this object as `this.connection` and must not reach the session. */
+  readonly #owner: ConnectionOwner;
+
   constructor(
-    private readonly owner: ConnectionOwner,
+    owner: ConnectionOwner,
     readonly clientAddress: string,
     readonly httpHeaders: Readonly<Record<string, string>>,
-  ) {}
+  ) {
+    this.#owner = owner;
+  }
+
+  /** The session behind a connection object, for the server's own modules; null for any other object. */
+  static ownerOf(connection: ConnectionInfo): ConnectionOwner | null {
+    return connection instanceof SessionConnection ? connection.#owner : null;
+  }
 
   get id(): string {
-    return this.owner.id;
+    return this.#owner.id;
   }
 
   onClose(fn: () => void): void {
-    if (this.owner.isClosed) fn();
-    else this.owner.addCloseCallback(fn);
+    if (this.#owner.isClosed) fn();
+    else this.#owner.addCloseCallback(fn);
   }
 
   close(): void {
-    this.owner.close(CLOSE_CODES.normal, 'Closed by the server');
+    this.#owner.close(CLOSE_CODES.normal, 'Closed by the server');
   }
 }

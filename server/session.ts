@@ -30,7 +30,7 @@ function quoted(id: string): string {
 }
 
 export class Session implements SocketHandler, Caller, ConnectionOwner, SubscriptionOwner, Sweepable {
-  readonly connection: SessionConnection;
+  private connection_: SessionConnection | null = null;
   userId: string | null = null;
   login: LoginState | null = null;
   twoFactorTrust: TrustMemo | null = null;
@@ -41,7 +41,8 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
   private queue_: TaskQueue | null = null;
   private subscriptions_: SessionSubscriptions | null = null;
   private closeCallbacks: (() => void)[] | null = null;
-  private readonly openedAt = monotonicNow();
+  /** When the socket was accepted ({@link monotonicNow} ms). */
+  readonly openedAt = monotonicNow();
   private lastSeen = this.openedAt;
   private pingSentAt = 0;
   private heartbeat = false;
@@ -51,10 +52,13 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
   private methodsQueued = 0;
 
   constructor(readonly core: ServerCore, private readonly socket: DdpSocket) {
-    this.connection = new SessionConnection(this, socket.clientAddress, socket.httpHeaders);
     socket.send([SERVER_ID_GREETING]);
   }
 
+  /** `this.connection` of methods and publications; made on first use (idle sessions never need it). */
+  get connection(): SessionConnection {
+    return (this.connection_ ??= new SessionConnection(this, this.socket.clientAddress, this.socket.httpHeaders));
+  }
   get transport(): 'ddp' {
     return 'ddp';
   }

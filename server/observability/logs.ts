@@ -7,6 +7,7 @@ import type { Caller } from '../caller.js';
 import type { MethodObserver, ObservedCall } from '../dispatcher.js';
 import { errorFields, type Logger } from '../logger.js';
 import { INTERNAL, OK, outcomeOf } from './outcome.js';
+import { monotonicNow } from '../heartbeat.js';
 
 /** Longest method name written to a log line (an unknown name comes from the client). */
 const MAX_NAME = 120;
@@ -62,14 +63,15 @@ export function methodLogObserver(logger: Logger): MethodObserver {
 /** What the connection lines read from a session. */
 export interface ObservedSession extends Caller {
   readonly connection: NonNullable<Caller['connection']>;
+  /** When the socket was accepted ({@link monotonicNow} ms). */
+  readonly openedAt: number;
 }
 
 /** `connection opened` / `connection closed` lines (with how long it lasted and the last user). */
 export function connectionLogger(logger: Logger): { opened(session: ObservedSession): void; closed(session: ObservedSession): void } {
-  const openedAt = new WeakMap<ObservedSession, number>();
   return {
     opened(session) {
-      openedAt.set(session, performance.now());
+      if (logger.isLevelEnabled?.('info') === false) return;
       logger.info({
         event: 'connection-open',
         ...callerFields(session),
@@ -77,9 +79,9 @@ export function connectionLogger(logger: Logger): { opened(session: ObservedSess
       }, 'connection opened');
     },
     closed(session) {
-      const start = openedAt.get(session);
+      if (logger.isLevelEnabled?.('info') === false) return;
       const fields: Record<string, unknown> = { event: 'connection-close', ...callerFields(session) };
-      if (start !== undefined) fields.durationMs = Math.round(performance.now() - start);
+      fields.durationMs = Math.round(monotonicNow() - session.openedAt);
       logger.info(fields, 'connection closed');
     },
   };

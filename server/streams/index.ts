@@ -3,4 +3,4 @@
  * @module
  */
 export { MAX_EVENT_NAME_LENGTH, Stream, type StreamListener, type StreamSink } from './stream.js';
-export { StreamRegistry, type StreamHost, type StreamOptions, type StreamRelay, type StreamRule, type StreamRuleContext, type StreamSession } from './registry.js';
+export { StreamRegistry, type StreamHost, type StreamOptions, type StreamRelay, type StreamRule, type StreamRuleContext } from './registry.js';

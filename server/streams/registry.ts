@@ -48,12 +48,8 @@ export interface StreamOptions {
 export interface StreamHost {
   publish(name: string, handler: PublishHandler, options?: PublicationOptions): void;
   methods(definitions: MethodDefinitions): void;
-  onSession(event: 'started', fn: (session: StreamSession) => void): void;
-}
-
-/** A connected session, as the registry sees it. */
-export interface StreamSession extends StreamSink {
-  readonly connection: ConnectionInfo;
+  /** The session behind `connection` (the `this.connection` of a subscription), to write frames to. */
+  sinkOf(connection: ConnectionInfo): StreamSink | null;
 }
 
 /** Sends events to the other processes (Redis); see `server/multi-process/`. */
@@ -103,15 +99,11 @@ function checkRule(name: string, which: string, rule: unknown): void {
 
 export class StreamRegistry {
   private readonly streams = new Map<string, Stream>();
-  /** The session of each connection, to write frames to; a WeakMap, so nothing to clean up. */
-  private readonly sinks = new WeakMap<ConnectionInfo, StreamSink>();
 
   constructor(
     private readonly host: StreamHost,
     private readonly relay: StreamRelay | null = null,
-  ) {
-    host.onSession('started', (session) => this.sinks.set(session.connection, session));
-  }
+  ) {}
 
   /** Declares a stream: the publication and the method `stream-<name>`. A name used twice throws. */
   define(name: string, options: StreamOptions = {}): Stream {
@@ -125,12 +117,12 @@ export class StreamRegistry {
     const emit = options.emit ?? 'none';
     const relay = this.relay;
     const stream = new Stream(name, relay ? (eventName, args) => relay.publish(name, eventName, args) : () => {}, options.retransmitToSelf === true);
-    const sinks = this.sinks;
+    const host = this.host;
 
     this.host.publish(stream.collection, async function (this: SubscriptionThis, eventName: unknown, options: unknown) {
       const event = checkEventName(eventName);
       const args = subscriptionArgs(options);
-      const sink = sinks.get(this.connection);
+      const sink = host.sinkOf(this.connection);
       if (!sink) throw new Error(`no session for connection ${this.connection.id}`);
       if (!(await allows(read, { userId: this.userId, connection: this.connection }, event, args))) throw notAllowed(`read '${event}' events of ${stream.collection}`);
       // Stopped meanwhile (unsub, disconnect)? onStop then runs the removal at once.

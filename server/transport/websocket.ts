@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import type { DdpSocket, SocketHandler } from './socket.js';
 import { clientAddressOf, safeHeaders } from '../connection-info.js';
 import { encodeTextFrames } from './frames.js';
+import { HeaderSets } from './header-sets.js';
 import { decodeSockJsFrame, encodeSockJsClose, encodeSockJsMessages, SOCKJS_OPEN, isSockJsWebSocketPath } from './sockjs.js';
 
 /** Called for each accepted socket; returns the handler that receives its frames. */
@@ -37,18 +38,16 @@ function onClose(this: OwnedWebSocket, code: number): void {
 }
 
 /**
- * Automatic corking around each chunk read from the TCP socket. `ws` parses every frame of a
- * chunk in one synchronous pass, and a method that answers synchronously writes its reply
- * inside that pass; corking the socket first and uncorking after `ws` is done turns the
- * replies to pipelined calls into one `writev` instead of one `write` each. The bytes on the
- * wire are the same; only the number of syscalls drops. Replies written later (async methods)
- * are not held back: the socket is uncorked when the chunk's listeners return.
+ * Automatic corking: the first frame of a chunk read from the TCP socket corks it, and the
+ * socket is uncorked on the next tick. `ws` parses every frame of a chunk in one synchronous
+ * pass and a method that answers synchronously writes its reply inside that pass, so the
+ * replies to pipelined calls leave in one `writev` instead of one `write` each. The bytes on
+ * the wire are the same; only the number of syscalls drops. The tick runs as soon as the
+ * chunk's listeners return, before any promise callback: replies written later (async
+ * methods) are not held back. (Node's HTTP server corks its responses the same way.)
  */
-function corkBeforeFrames(this: Socket): void {
-  this.cork();
-}
-function uncorkAfterFrames(this: Socket): void {
-  this.uncork();
+function uncorkAfterChunk(tcp: Socket): void {
+  tcp.uncork();
 }
 
 class WsDdpSocket implements DdpSocket {
@@ -77,14 +76,16 @@ class WsDdpSocket implements DdpSocket {
   listen(handler: SocketHandler): void {
     this.handler = handler;
     this.ws.on('message', onMessage);
-    // ws's own 'data' listener is attached already: this pair brackets it.
-    this.tcp.prependListener('data', corkBeforeFrames);
-    this.tcp.on('data', uncorkAfterFrames);
   }
 
   message(data: RawData, isBinary: boolean): void {
     const handler = this.handler;
     if (!handler) return;
+    const tcp = this.tcp;
+    if (tcp.writableCorked === 0) {
+      tcp.cork();
+      process.nextTick(uncorkAfterChunk, tcp);
+    }
     if (isBinary) {
       this.close(CLOSE_CODES.unsupportedData, 'Binary frames are not supported: DDP is text only');
       return;
@@ -154,6 +155,7 @@ class AddressCounter {
 export class WebSocketTransport {
   private readonly wss: WebSocketServer;
   private readonly addresses = new AddressCounter();
+  private readonly headerSets = new HeaderSets();
   private openSockets = 0;
 
   constructor(
@@ -200,7 +202,7 @@ export class WebSocketTransport {
 
   private connection(ws: WebSocket, tcp: Socket, req: IncomingMessage, framing: Framing): void {
     const address = clientAddressOf(tcp.remoteAddress ?? '', req.headers, this.options.httpForwardedCount);
-    const ddpSocket = new WsDdpSocket(this, ws, tcp, address, Object.freeze(safeHeaders(req.headers)), framing);
+    const ddpSocket = new WsDdpSocket(this, ws, tcp, address, this.headerSets.intern(safeHeaders(req.headers)), framing);
     this.openSockets++;
     const count = this.addresses.add(address);
     if (framing === 'sockjs') ws.send(SOCKJS_OPEN);
