@@ -41,9 +41,17 @@ export function decode(text: string): unknown {
   return fromJSONValue(value, 0);
 }
 
-/** Cheap pre-check: a text shorter than MAX_DEPTH brackets cannot nest too deep. */
+/**
+ * Cheap pre-check: nesting deeper than MAX_DEPTH needs more than MAX_DEPTH opening brackets
+ * (a short text cannot have them; counting them is a native search). Only a text with that
+ * many brackets — in strings or not — is scanned for its real depth.
+ */
 function mayBeDeep(text: string): boolean {
   if (text.length <= MAX_DEPTH * 2) return false;
+  let opening = 0;
+  for (let i = text.indexOf('{'); i !== -1 && opening <= MAX_DEPTH; i = text.indexOf('{', i + 1)) opening++;
+  for (let i = text.indexOf('['); i !== -1 && opening <= MAX_DEPTH; i = text.indexOf('[', i + 1)) opening++;
+  if (opening <= MAX_DEPTH) return false;
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

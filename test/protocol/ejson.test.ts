@@ -47,6 +47,8 @@ describe('protocol/ejson decode', () => {
     ['$ key beside others is a plain key', '{"$date":5,"x":1}', { $date: 5, x: 1 }],
     ['words like "constructor" in values are fine', '{"a":"constructor __proto__ prototype"}', { a: 'constructor __proto__ prototype' }],
     ['nesting at MAX_DEPTH', nest('[', ']', MAX_DEPTH), JSON.parse(nest('[', ']', MAX_DEPTH))],
+    ['a long text with many brackets inside strings, nested shallowly', JSON.stringify({ a: '[{'.repeat(200) }), { a: '[{'.repeat(200) }],
+    ['a 1 KB payload', JSON.stringify({ text: 'x'.repeat(1000), list: [1, [2, [3]]] }), { text: 'x'.repeat(1000), list: [1, [2, [3]]] }],
   ];
   for (const [name, text, expected] of valid) {
     it(`decodes ${name}`, () => {
@@ -94,6 +96,9 @@ describe('protocol/ejson decode', () => {
     ['deep nesting through $escape', nest('{"$escape":{"a":', '}}', MAX_DEPTH + 1)],
     ['deep nesting inside a custom $type value', `{"$type":"ddp-guard-test-point","$value":${nest('[', ']', MAX_DEPTH + 1)}}`],
     ['very deep nesting (no stack overflow)', nest('[', ']', 100_000)],
+    // Neither bracket kind alone passes MAX_DEPTH: the pre-check must count both.
+    ['objects and arrays alternating deeper than MAX_DEPTH', nest('{"a":[', ']}', MAX_DEPTH / 2 + 1)],
+    ['deep nesting after a long string', `[${JSON.stringify('x'.repeat(5000))},${nest('[', ']', MAX_DEPTH + 1)}]`],
   ];
   for (const [name, text] of invalid) {
     it(`throws CodecError on ${name}`, () => {
