@@ -25,16 +25,22 @@ type Framing = 'raw' | 'sockjs';
 /** Grace period for the closing handshake of a client that does not read, before the TCP socket is destroyed. */
 const SLOW_CONSUMER_GRACE_MS = 1000;
 
-/** The DDP socket behind a `ws` socket; found from the ws through this key by the shared listeners. */
-const OWNER = Symbol('ddp-guard socket');
-type OwnedWebSocket = WebSocket & { [OWNER]?: WsDdpSocket };
+/** The DDP socket behind a `ws` socket; found from the ws by the shared listeners. */
+/**
+ * ws's socket with a slot for its DDP socket, declared in the class so every instance has it in
+ * the object itself (a property added later would cost each idle connection a property array).
+ */
+class OwnedWebSocket extends WebSocket {
+  owner: WsDdpSocket | null = null;
+}
 
 // One listener function for all sockets, not a closure per socket: idle connections are many.
-function onMessage(this: OwnedWebSocket, data: RawData, isBinary: boolean): void {
-  this[OWNER]?.message(data, isBinary);
+// (`this` is always an OwnedWebSocket: the server makes no other kind.)
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  (this as OwnedWebSocket).owner?.message(data, isBinary);
 }
-function onClose(this: OwnedWebSocket, code: number): void {
-  this[OWNER]?.ended(code);
+function onClose(this: WebSocket, code: number): void {
+  (this as OwnedWebSocket).owner?.ended(code);
 }
 
 /**
@@ -57,13 +63,13 @@ class WsDdpSocket implements DdpSocket {
 
   constructor(
     private readonly transport: WebSocketTransport,
-    private readonly ws: WebSocket,
+    private readonly ws: OwnedWebSocket,
     private readonly tcp: Socket,
     readonly clientAddress: string,
     readonly httpHeaders: Readonly<Record<string, string>>,
     private readonly framing: Framing,
   ) {
-    (ws as OwnedWebSocket)[OWNER] = this;
+    ws.owner = this;
     ws.on('close', onClose);
     ws.on('error', transport.onSocketError);
   }
@@ -165,6 +171,7 @@ export class WebSocketTransport {
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
+      WebSocket: OwnedWebSocket,
       maxPayload: options.maxFrameBytes,
       clientTracking: false,
       perMessageDeflate: options.perMessageDeflate
@@ -197,10 +204,10 @@ export class WebSocketTransport {
     if (this.options.allowedOrigins !== null && origin !== undefined && !this.options.allowedOrigins.includes(origin)) {
       return rejectUpgrade(socket, 403, 'Forbidden');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws, socket as Socket, req, framing));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws as OwnedWebSocket, socket as Socket, req, framing));
   }
 
-  private connection(ws: WebSocket, tcp: Socket, req: IncomingMessage, framing: Framing): void {
+  private connection(ws: OwnedWebSocket, tcp: Socket, req: IncomingMessage, framing: Framing): void {
     const address = clientAddressOf(tcp.remoteAddress ?? '', req.headers, this.options.httpForwardedCount);
     const ddpSocket = new WsDdpSocket(this, ws, tcp, address, this.headerSets.intern(safeHeaders(req.headers)), framing);
     this.openSockets++;
