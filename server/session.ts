@@ -29,6 +29,12 @@ function quoted(id: string): string {
   return PLAIN_ID.test(id) ? `"${id}"` : JSON.stringify(id);
 }
 
+/** A `result` message with `result` (none when it is undefined, as Meteor sends it). */
+function resultFrame(quotedId: string, result: unknown): string {
+  if (result === undefined) return `{"msg":"result","id":${quotedId}}`;
+  return `{"msg":"result","id":${quotedId},"result":${encode(result)}}`;
+}
+
 export class Session implements SocketHandler, Caller, ConnectionOwner, SubscriptionOwner, Sweepable {
   private connection_: SessionConnection | null = null;
   userId: string | null = null;
@@ -237,25 +243,21 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
   /** `result` then `updated`, in one write. A closing socket gets nothing more (errors are still logged). */
   private sendResult(id: string, result: unknown, err?: unknown, failed = err !== undefined, method?: string): void {
     if (this.state === 'closed' || (!this.socket.open && !failed)) return;
+    const quotedId = quoted(id);
     let frame: string;
     try {
-      frame = failed ? this.errorFrame(id, err, method) : this.resultFrame(id, result);
+      frame = failed ? this.errorFrame(quotedId, id, err, method) : resultFrame(quotedId, result);
     } catch (encodeErr) {
       // A value EJSON cannot carry (a BigInt, a cycle...): still one answer, a 500, logged.
-      frame = this.errorFrame(id, encodeErr, method);
+      frame = this.errorFrame(quotedId, id, encodeErr, method);
     }
-    this.socket.send([frame, `{"msg":"updated","methods":[${quoted(id)}]}`]);
+    this.socket.send([frame, `{"msg":"updated","methods":[${quotedId}]}`]);
     this.core.traffic.messagesOut += 2;
   }
 
-  private resultFrame(id: string, result: unknown): string {
-    if (result === undefined) return `{"msg":"result","id":${quoted(id)}}`;
-    return `{"msg":"result","id":${quoted(id)},"result":${encode(result)}}`;
-  }
-
-  private errorFrame(id: string, err: unknown, method: string | undefined): string {
+  private errorFrame(quotedId: string, id: string, err: unknown, method: string | undefined): string {
     const context = { connectionId: this.sessionId, method, methodId: id, userId: this.userId };
-    return `{"msg":"result","id":${quoted(id)},"error":${encode(toWireError(err, this.core.logger, context))}}`;
+    return `{"msg":"result","id":${quotedId},"error":${encode(toWireError(err, this.core.logger, context))}}`;
   }
 
   // ---- login ----
