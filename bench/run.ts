@@ -124,6 +124,95 @@ const SMALL = '"hello"';
 const KB = JSON.stringify({ text: 'x'.repeat(1000) });
 const HEARTBEAT_MS = 2000;
 
+const LOGIN_RATE = 20;
+/** The load generator's nice value while bcrypt threads may run on its core (needs root). */
+const LOAD_NICE = -10;
+
+interface LoginsResult { quiet: Throughput; busy: Throughput; loginsPerSec: number; failed: number; loginP50: number; loginP99: number }
+
+/**
+ * The `logins` scenario, on a ddp-guard server of its own. The server's event loop stays on
+ * core 0 like every other scenario's; its bcrypt worker threads (named `ddp-bcrypt`) are moved,
+ * once started, by thread id: to cores 2 and up when there are at least two of them (a
+ * deployment's layout: event loop on one core, bcrypt on others, this load generator on core 1);
+ * on a 2- or 3-core machine to all cores, because 20 logins/s at cost 10 need about 1.44 cores
+ * of bcrypt, more than any one core. There they run at the worker's nice value (5) and take the
+ * time the event loop and this load generator leave. This process then runs at nice -10 so that
+ * bcrypt on its core does not delay its own wake-ups (seen as p99 of several ms at nice 0).
+ * One worker per core that bcrypt may use.
+ */
+async function loginsScenario(): Promise<LoginsResult> {
+  const { threadsNamed, pinThread, setOwnNice, cpuCount } = await import('./threads.js');
+  const { WORKER_THREAD_NAME } = await import('../server/accounts/password-worker.js');
+  const cores = cpuCount();
+  const ownCores = TASKSET && cores >= 4;
+  const bcryptCpus = ownCores ? `2-${cores - 1}` : `0-${cores - 1}`;
+  const workers = ownCores ? cores - 2 : cores;
+  const server = await startServer('ddp', ['--password-workers', String(workers)]);
+  let restoreNice: number | null = null;
+  try {
+    const loginConns = await Promise.all(Array.from({ length: 40 }, () => LoadConnection.open(server.url, 'ddp')));
+    // Workers start on demand: a burst of logins starts them all before they are placed.
+    await Promise.all(loginConns.map((c) => login(c)));
+    const threads = threadsNamed(server.pid, WORKER_THREAD_NAME);
+    if (TASKSET) {
+      for (const t of threads) pinThread(t.tid, bcryptCpus);
+      if (threads.length < workers) log(`  warning: found ${threads.length} of ${workers} bcrypt threads; the others stay on core 0`);
+      if (!ownCores) {
+        restoreNice = setOwnNice(LOAD_NICE);
+        if (restoreNice === null) log(`  warning: could not set the load generator to nice ${LOAD_NICE}; bcrypt may delay its wake-ups`);
+      }
+    }
+    log(`  ${threads.length} bcrypt threads (nice ${[...new Set(threads.map((t) => t.nice))].join('/')}) on cores ${TASKSET ? bcryptCpus : 'unpinned'}; event loop on core 0; load generator on core 1${restoreNice !== null ? ` at nice ${LOAD_NICE}` : ''}`);
+    const quiet = await throughput(server, 'ddp', 'echo', SMALL, 1, 1);
+
+    // Open loop: login n is sent at n × 50 ms whatever became of the others, each on the next
+    // connection of the pool (a connection runs its methods one at a time).
+    const period = 1000 / LOGIN_RATE;
+    const completedAt: number[] = [];
+    const loginMs: number[] = [];
+    let failed = 0;
+    let sent = 0;
+    const t0 = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const tick = (): void => {
+      for (const due = Math.floor((performance.now() - t0) / period) + 1; sent < due; sent++) {
+        const startedAt = performance.now();
+        login(loginConns[sent % loginConns.length]!).then(() => {
+          const now = performance.now();
+          completedAt.push(now);
+          loginMs.push(now - startedAt);
+        }, () => {
+          failed++;
+        });
+      }
+      timer = setTimeout(tick, t0 + sent * period - performance.now());
+    };
+    tick();
+    // Logins completed during the echo measurement (after its warm-up), per second.
+    const from = performance.now() + WARMUP_MS;
+    const busy = await throughput(server, 'ddp', 'echo', SMALL, 1, 1);
+    const to = performance.now();
+    clearTimeout(timer);
+    const after = threadsNamed(server.pid, WORKER_THREAD_NAME).map((t) => t.tid);
+    if (after.some((tid) => !threads.some((t) => t.tid === tid))) log('  warning: a bcrypt worker was replaced during the run and was not placed');
+    // Logins still queued are dropped with the server.
+    for (const c of loginConns) c.close();
+    const sorted = Float64Array.from(loginMs).sort();
+    return {
+      quiet,
+      busy,
+      loginsPerSec: completedAt.filter((t) => t >= from && t < to).length / ((to - from) / 1000),
+      failed,
+      loginP50: percentile(sorted, 50),
+      loginP99: percentile(sorted, 99),
+    };
+  } finally {
+    if (restoreNice !== null) setOwnNice(restoreNice);
+    await stopServer(server);
+  }
+}
+
 async function main(): Promise<void> {
   log(`ddp-guard bench: ${DURATION_MS / 1000} s per scenario after ${WARMUP_MS / 1000} s warm-up; taskset ${TASKSET ? 'on (server core 0, load core 1)' : 'not available'}`);
   const baseline = await startServer('baseline');
@@ -157,29 +246,16 @@ async function main(): Promise<void> {
       row('latency', 'server CPU µs per call', 1e6 / b.callsPerCpuSec, 1e6 / d.callsPerCpuSec, 'info', null);
     }
     if (run('logins')) {
-      log('scenario logins: C=1 × 1 plain calls, without and with 20 logins/s…');
-      const quiet = await throughput(ddp, 'ddp', 'echo', SMALL, 1, 1);
-      // A fixed rate of 20 logins/s, each on the next of a pool of connections (a connection
-      // runs its methods one at a time, so a pool lets slow logins overlap).
-      const loginConns = await Promise.all(Array.from({ length: 40 }, () => LoadConnection.open(ddp.url, 'ddp')));
-      let logins = 0;
-      let next = 0;
-      const inFlight = new Set<Promise<void>>();
-      const ticker = setInterval(() => {
-        const p = login(loginConns[next++ % loginConns.length]!).then(() => {
-          logins++;
-          inFlight.delete(p);
-        });
-        inFlight.add(p);
-      }, 50);
-      const t0 = performance.now();
-      const busy = await throughput(ddp, 'ddp', 'echo', SMALL, 1, 1);
-      const rate = logins / ((performance.now() - t0) / 1000);
-      clearInterval(ticker);
-      await Promise.all(inFlight);
-      for (const c of loginConns) c.close();
-      row('logins', `p99 ms while ${rate.toFixed(1)} logins/s (vs none)`, quiet.p99, busy.p99, '≤ 2.0', (r) => r <= 2);
-      row('logins', 'p50 ms (vs none)', quiet.p50, busy.p50, 'info', null);
+      log(`scenario logins: C=1 × 1 plain calls, without and with ${LOGIN_RATE} logins/s (bcrypt cost 10)…`);
+      const l = await loginsScenario();
+      // The p99 figure only counts if the logins really ran at (95% of) the asked rate.
+      const reached = l.loginsPerSec >= LOGIN_RATE * 0.95 && l.failed === 0;
+      const shortfall = reached ? '' : ` — NO: only ${l.loginsPerSec.toFixed(1)} logins/s${l.failed > 0 ? `, ${l.failed} failed` : ''}`;
+      row('logins', `p99 ms while ${l.loginsPerSec.toFixed(1)} of ${LOGIN_RATE} logins/s ran (vs none)${shortfall}`, l.quiet.p99, l.busy.p99, `≤ 2.0 at ≥ ${LOGIN_RATE * 0.95}/s`, (r) => reached && r <= 2);
+      row('logins', 'p50 ms (vs none)', l.quiet.p50, l.busy.p50, 'info', null);
+      row('logins', `logins/s completed (of ${LOGIN_RATE} sent/s)`, LOGIN_RATE, l.loginsPerSec, '≥ 0.95', (r) => r >= 0.95 && l.failed === 0);
+      row('logins', 'login p50 ms', null, l.loginP50, 'info', null);
+      row('logins', 'login p99 ms', null, l.loginP99, 'info', null);
     }
     if (run('idle')) {
       log(`scenario idle: ${IDLE} idle connections each, held ${(HEARTBEAT_MS * 3) / 1000} s (ddp-guard heartbeat every ${HEARTBEAT_MS / 1000} s)…`);

@@ -1,12 +1,19 @@
 /**
  * ddp-guard serving `echo` (plain) and `echo.guarded` (behind the 2FA guard), with one user
  * `bench` / `bench-password` for the login and trusted-session scenarios.
+ *
+ * Options: `--heartbeat-ms <ms>` (default 15000), `--password-workers <n>` (bcrypt worker
+ * threads; default 0, the server's own default of one per core but one, which is 1 when the
+ * bench pins this process to one core).
  */
 import { createServer, silentLogger } from '../../server/index.js';
 import { createUserRecord } from '../../server/accounts/admin.js';
 
-const heartbeatArg = process.argv.indexOf('--heartbeat-ms');
-const heartbeatMs = heartbeatArg >= 0 ? Number(process.argv[heartbeatArg + 1]) : 15_000;
+const numberArg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const heartbeatMs = numberArg('heartbeat-ms', 15_000);
 
 const server = createServer({
   heartbeatIntervalMs: heartbeatMs,
@@ -17,6 +24,7 @@ const server = createServer({
   // The bench measures throughput, not the accounts rate limit.
   accountsRateLimitCount: 1_000_000,
   maxMethodsInFlight: 1000,
+  passwordWorkers: numberArg('password-workers', 0),
 });
 server.methods({
   echo(...params: unknown[]) {

@@ -9,6 +9,9 @@ import type { PasswordWorkerRequest, PasswordWorkerResponse } from './password-w
  *
  * Inputs are sha-256 hex digests of passwords (Meteor's scheme: clients send the digest,
  * the server stores bcrypt(digest)), so hashes from a Meteor database verify unchanged.
+ *
+ * Each worker names its thread `ddp-bcrypt` (password-worker.ts), so the threads can be found
+ * in /proc/<pid>/task/ and placed on other cores than the event loop (`taskset -p -c`).
  */
 export interface PasswordHasher {
   /** bcrypt hash of a sha-256 hex digest, at the configured cost. */
@@ -25,7 +28,11 @@ export interface PasswordHasher {
 export interface PasswordHasherOptions {
   /** bcrypt cost (log2 rounds), 4 to 31. @default 10 */
   cost?: number;
-  /** Worker threads. @default Math.max(1, os.availableParallelism() - 1) */
+  /**
+   * Worker threads. @default Math.max(1, os.availableParallelism() - 1), counted over the CPUs
+   * this process may run on: a process pinned to one core gets one worker, so set the size when
+   * the bcrypt threads are to be moved to other cores.
+   */
   size?: number;
   /** Jobs allowed to wait; beyond that calls fail fast instead of piling up. @default 1000 */
   maxQueue?: number;
