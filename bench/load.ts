@@ -109,6 +109,50 @@ export class LoadConnection {
     });
   }
 
+  /**
+   * Open loop: send call k at `start + k × periodMs` whether or not earlier replies came (a
+   * stall then delays every call scheduled during it, as it would real users' calls), until
+   * `until`; resolves when the last reply arrived. Latency is from each call's send to its
+   * reply; those sent after `measureFrom` go to `latencies`.
+   */
+  runPaced(options: CallOptions, periodMs: number, measureFrom: number, until: number, latencies: number[]): Promise<number> {
+    let outstanding = 0;
+    let measured = 0;
+    let sent = 0;
+    let stopped = false;
+    const start = performance.now();
+    return new Promise((resolve) => {
+      this.onReply = (latency) => {
+        outstanding--;
+        if (performance.now() - latency >= measureFrom) {
+          latencies.push(latency);
+          measured++;
+        }
+        if (stopped && outstanding === 0) {
+          this.onReply = null;
+          resolve(measured);
+        }
+      };
+      const tick = (): void => {
+        const now = performance.now();
+        if (now >= until) {
+          stopped = true;
+          if (outstanding === 0) {
+            this.onReply = null;
+            resolve(measured);
+          }
+          return;
+        }
+        for (const due = Math.floor((now - start) / periodMs) + 1; sent < due; sent++) {
+          this.send(options);
+          outstanding++;
+        }
+        setTimeout(tick, Math.max(0, start + sent * periodMs - performance.now()));
+      };
+      tick();
+    });
+  }
+
   get isOpen(): boolean {
     return this.ws.readyState === WebSocket.OPEN;
   }

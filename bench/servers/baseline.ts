@@ -3,6 +3,7 @@
  * each frame `{id, params}` and answers `{id, result: params}`.
  */
 import { WebSocketServer } from 'ws';
+import { answerBenchMessages } from './ipc.js';
 
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, clientTracking: false });
 wss.on('connection', (ws) => {
@@ -15,6 +16,4 @@ wss.on('listening', () => {
   const address = wss.address();
   if (typeof address === 'object' && address !== null) process.stdout.write(`ready ${address.port}\n`);
 });
-process.on('message', (m) => {
-  if (m === 'gc' && global.gc) global.gc();
-});
+answerBenchMessages();

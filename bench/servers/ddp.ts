@@ -8,6 +8,7 @@
  */
 import { createServer, silentLogger } from '../../server/index.js';
 import { createUserRecord } from '../../server/accounts/admin.js';
+import { answerBenchMessages } from './ipc.js';
 
 const numberArg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -41,9 +42,7 @@ await server.listen();
 const services = await server.services.get();
 await createUserRecord({ store: services.store, hasher: services.hasher, clock: services.clock }, { username: 'bench', email: 'bench@example.com', password: 'bench-password', verified: true });
 process.stdout.write(`ready ${server.address()!.port}\n`);
-process.on('message', (m) => {
-  if (m === 'gc' && global.gc) global.gc();
-});
+answerBenchMessages();
 process.on('SIGTERM', () => {
   void server.close().then(() => process.exit(0));
 });
