@@ -145,11 +145,12 @@ export class Dispatcher {
   }
 
   private runObserved(request: InvokeRequest, observers: readonly MethodObserver[]): unknown {
-    const call = new CallRecord(request, this.registry.get(request.name) !== undefined, observers);
+    const definition = this.registry.get(request.name);
+    const call = new CallRecord(request, definition !== undefined, observers);
     for (const o of observers) o.started(call);
     let result: unknown;
     try {
-      result = this.run(request);
+      result = this.run(request, definition);
     } catch (err) {
       this.finished(call, true, err);
       throw err;
@@ -207,8 +208,7 @@ export class Dispatcher {
     if (firstError !== null) throw firstError;
   };
 
-  private run(request: InvokeRequest): unknown {
-    const definition = this.registry.get(request.name);
+  private run(request: InvokeRequest, definition = this.registry.get(request.name)): unknown {
     if (!definition) throw catalogueError('methodNotFound', request.name);
     const call: MethodCall = {
       kind: 'method',

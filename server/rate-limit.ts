@@ -84,6 +84,8 @@ export interface RateLimitVerdict {
 export class RateLimiter {
   private readonly rules: { id: number; rule: RateLimitRule }[] = [];
   private nextId = 1;
+  /** Per type, per name: could any rule match such a call? Cleared when the rules change. */
+  private readonly applicable = { method: new Map<string, boolean>(), subscription: new Map<string, boolean>() };
 
   constructor(private readonly counters: RateLimitCounters = new MemoryRateLimitCounters()) {}
 
@@ -93,6 +95,7 @@ export class RateLimiter {
     if (!Number.isInteger(rule.timeIntervalMs) || rule.timeIntervalMs <= 0) throw new TypeError('timeIntervalMs must be a positive whole number');
     const id = this.nextId++;
     this.rules.push({ id, rule });
+    this.forgetApplicable();
     return id;
   }
 
@@ -100,11 +103,33 @@ export class RateLimiter {
     const i = this.rules.findIndex((r) => r.id === id);
     if (i < 0) return false;
     this.rules.splice(i, 1);
+    this.forgetApplicable();
     return true;
   }
 
   get ruleCount(): number {
     return this.rules.length;
+  }
+
+  /**
+   * False when no rule can match a call of this type and name, whatever its user, connection
+   * or address: then there is nothing to count. (Names are those of registered methods and
+   * publications, so the memo stays small.)
+   */
+  mayApply(type: 'method' | 'subscription', name: string): boolean {
+    const memo = this.applicable[type];
+    let answer = memo.get(name);
+    if (answer === undefined) {
+      answer = this.rules.some(({ rule }) => (rule.type === undefined || rule.type === type)
+        && (rule.name === undefined || typeof rule.name === 'function' || rule.name === name));
+      memo.set(name, answer);
+    }
+    return answer;
+  }
+
+  private forgetApplicable(): void {
+    this.applicable.method.clear();
+    this.applicable.subscription.clear();
   }
 
   /** Count the call against every matching rule. Synchronous when the counters are. */

@@ -179,6 +179,17 @@ describe('server: methods', () => {
       // Other methods are not limited by this rule.
       expect((await client.call('ok', [], '4')).result).to.equal('ok');
     });
+
+    it('applies a rule added after calls that matched no rule, and forgets a removed one', async () => {
+      const client = await RawClient.handshake(server.url);
+      // 'ok' matched no rule so far (the limiter remembers that per name): a new rule must count it.
+      expect((await client.call('ok', [], 'a')).result).to.equal('ok');
+      const id = server.addRateLimitRule({ type: 'method', name: (n: string) => n === 'ok', numRequests: 1, timeIntervalMs: 60_000 });
+      expect((await client.call('ok', [], 'b')).result).to.equal('ok');
+      expect((await client.call('ok', [], 'c')).error).to.deep.include({ error: 'too-many-requests' });
+      expect(server.removeRateLimitRule(id)).to.equal(true);
+      expect((await client.call('ok', [], 'd')).result).to.equal('ok');
+    });
   });
 
   describe('the per-connection queue', () => {
