@@ -18,7 +18,8 @@ export type Matcher<T> = T | ((value: T) => boolean);
 
 export interface RateLimitRule {
   type?: 'method' | 'subscription';
-  name?: Matcher<string>;
+  /** A name, a list of names (a fixed list lets most calls skip the limiter), or a predicate. */
+  name?: Matcher<string> | readonly string[];
   userId?: Matcher<string | null>;
   connectionId?: Matcher<string | null>;
   clientAddress?: Matcher<string | null>;
@@ -120,8 +121,9 @@ export class RateLimiter {
     const memo = this.applicable[type];
     let answer = memo.get(name);
     if (answer === undefined) {
+      // A predicate may say yes to any name; a name or a list of names is decided here.
       answer = this.rules.some(({ rule }) => (rule.type === undefined || rule.type === type)
-        && (rule.name === undefined || typeof rule.name === 'function' || rule.name === name));
+        && (typeof rule.name === 'function' || matchName(rule.name, name)));
       memo.set(name, answer);
     }
     return answer;
@@ -158,8 +160,12 @@ export class RateLimiter {
 
 const ALLOWED: RateLimitVerdict = Object.freeze({ allowed: true, timeToReset: 0 });
 
+function matchName(matcher: RateLimitRule['name'], name: string): boolean {
+  return Array.isArray(matcher) ? matcher.includes(name) : matchField(matcher as Matcher<string> | undefined, name);
+}
+
 function matches(rule: RateLimitRule, input: RateLimitInput): boolean {
-  return matchField(rule.type, input.type) && matchField(rule.name, input.name) && matchField(rule.userId, input.userId)
+  return matchField(rule.type, input.type) && matchName(rule.name, input.name) && matchField(rule.userId, input.userId)
     && matchField(rule.connectionId, input.connectionId) && matchField(rule.clientAddress, input.clientAddress);
 }
 

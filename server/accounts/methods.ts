@@ -190,7 +190,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
   const { accountsRateLimitCount, accountsRateLimitWindowMs } = server.options;
   server.addRateLimitRule({
     type: 'method',
-    name: (name) => RATE_LIMITED_ACCOUNT_METHODS.includes(name),
+    name: RATE_LIMITED_ACCOUNT_METHODS,
     connectionId: () => true,
     numRequests: accountsRateLimitCount,
     timeIntervalMs: accountsRateLimitWindowMs,

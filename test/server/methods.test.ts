@@ -184,7 +184,7 @@ describe('server: methods', () => {
       const client = await RawClient.handshake(server.url);
       // 'ok' matched no rule so far (the limiter remembers that per name): a new rule must count it.
       expect((await client.call('ok', [], 'a')).result).to.equal('ok');
-      const id = server.addRateLimitRule({ type: 'method', name: (n: string) => n === 'ok', numRequests: 1, timeIntervalMs: 60_000 });
+      const id = server.addRateLimitRule({ type: 'method', name: ['ok'], numRequests: 1, timeIntervalMs: 60_000 });
       expect((await client.call('ok', [], 'b')).result).to.equal('ok');
       expect((await client.call('ok', [], 'c')).error).to.deep.include({ error: 'too-many-requests' });
       expect(server.removeRateLimitRule(id)).to.equal(true);
