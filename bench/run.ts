@@ -7,6 +7,7 @@
  * connections, default 10000), `--json`, `--only <scenario,...>`.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { openSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +38,24 @@ function hasTaskset(): boolean {
   }
 }
 const TASKSET = hasTaskset();
+
+/**
+ * Ask the kernel for no deep CPU idle states while the bench runs (PM QoS: 0 µs written to
+ * /dev/cpu_dma_latency, held as long as the file stays open; needs root). Otherwise a core that
+ * went idle between two calls takes up to milliseconds to wake on a VM, and p99 figures measure
+ * that rather than the servers. Both servers run under the same setting.
+ */
+function holdLowCpuLatency(): boolean {
+  try {
+    const fd = openSync('/dev/cpu_dma_latency', 'w');
+    const zero = Buffer.alloc(4);
+    writeSync(fd, zero);
+    return true; // the descriptor stays open until this process exits
+  } catch {
+    return false;
+  }
+}
+const LOW_CPU_LATENCY = holdLowCpuLatency();
 // -a: every thread of the load generator (V8's and libuv's too), not only the main one.
 if (TASKSET) execFileSync('taskset', ['-a', '-cp', '1', String(process.pid)], { stdio: 'ignore' });
 
@@ -165,7 +184,7 @@ const PLAIN_RATE = 500;
 /** The load generator's nice value while bcrypt threads may run on its core (needs root). */
 const LOAD_NICE = -10;
 
-interface LoginsResult { quiet: { p50: number; p99: number }; busy: { p50: number; p99: number }; loginsPerSec: number; failed: number; loginP50: number; loginP99: number }
+interface LoginsResult { quiet: { p50: number; p99: number }; busy: { p50: number; p99: number }; idleClass: { p50: number; p99: number; loginsPerSec: number } | null; loginsPerSec: number; failed: number; loginP50: number; loginP99: number }
 
 /**
  * The `logins` scenario, on a ddp-guard server of its own. The server's event loop stays on
@@ -179,7 +198,7 @@ interface LoginsResult { quiet: { p50: number; p99: number }; busy: { p50: numbe
  * One worker per core that bcrypt may use.
  */
 async function loginsScenario(): Promise<LoginsResult> {
-  const { threadsNamed, pinThread, setOwnNice, cpuCount } = await import('./threads.js');
+  const { threadsNamed, pinThread, setOwnNice, cpuCount, idleClassThread } = await import('./threads.js');
   const { WORKER_THREAD_NAME } = await import('../server/accounts/password-worker.js');
   const cores = cpuCount();
   const ownCores = TASKSET && cores >= 4;
@@ -230,6 +249,15 @@ async function loginsScenario(): Promise<LoginsResult> {
     const from = performance.now() + WARMUP_MS;
     const busy = await paced(server, PLAIN_RATE);
     const to = performance.now();
+    // For reference, not the target: the same with the bcrypt threads in the SCHED_IDLE class,
+    // a placement a Linux deployment can choose (`chrt -i`); Node cannot set it itself.
+    let idleClass: LoginsResult['idleClass'] = null;
+    if (threads.length > 0 && threads.every((t) => idleClassThread(t.tid))) {
+      const fromIdle = performance.now() + WARMUP_MS;
+      const p = await paced(server, PLAIN_RATE);
+      const toIdle = performance.now();
+      idleClass = { ...p, loginsPerSec: completedAt.filter((t) => t >= fromIdle && t < toIdle).length / ((toIdle - fromIdle) / 1000) };
+    }
     clearTimeout(timer);
     const after = threadsNamed(server.pid, WORKER_THREAD_NAME).map((t) => t.tid);
     if (after.some((tid) => !threads.some((t) => t.tid === tid))) log('  warning: a bcrypt worker was replaced during the run and was not placed');
@@ -239,6 +267,7 @@ async function loginsScenario(): Promise<LoginsResult> {
     return {
       quiet,
       busy,
+      idleClass,
       loginsPerSec: completedAt.filter((t) => t >= from && t < to).length / ((to - from) / 1000),
       failed,
       loginP50: percentile(sorted, 50),
@@ -251,7 +280,7 @@ async function loginsScenario(): Promise<LoginsResult> {
 }
 
 async function main(): Promise<void> {
-  log(`ddp-guard bench: ${DURATION_MS / 1000} s per scenario after ${WARMUP_MS / 1000} s warm-up; taskset ${TASKSET ? 'on (server core 0, load core 1)' : 'not available'}`);
+  log(`ddp-guard bench: ${DURATION_MS / 1000} s per scenario after ${WARMUP_MS / 1000} s warm-up; taskset ${TASKSET ? 'on (server core 0, load core 1)' : 'not available'}; deep CPU idle states ${LOW_CPU_LATENCY ? 'off (cpu_dma_latency 0)' : 'as the OS sets them (cpu_dma_latency not writable)'}`);
   const baseline = await startServer('baseline');
   const ddp = await startServer('ddp', ['--heartbeat-ms', String(HEARTBEAT_MS)]);
   try {
@@ -293,6 +322,9 @@ async function main(): Promise<void> {
       row('logins', `logins/s completed (of ${LOGIN_RATE} sent/s)`, LOGIN_RATE, l.loginsPerSec, '≥ 0.95', (r) => r >= 0.95 && l.failed === 0);
       row('logins', 'login p50 ms', null, l.loginP50, 'info', null);
       row('logins', 'login p99 ms', null, l.loginP99, 'info', null);
+      if (l.idleClass) {
+        row('logins', `p99 ms, bcrypt threads SCHED_IDLE (chrt -i), ${l.idleClass.loginsPerSec.toFixed(1)} logins/s (vs none)`, l.quiet.p99, l.idleClass.p99, 'info', null);
+      }
     }
     if (run('idle')) {
       log(`scenario idle: ${IDLE} idle connections each, held ${(HEARTBEAT_MS * 3) / 1000} s (ddp-guard heartbeat every ${HEARTBEAT_MS / 1000} s)…`);
@@ -313,7 +345,7 @@ async function main(): Promise<void> {
     await stopServer(ddp);
   }
   if (JSON_OUT) {
-    process.stdout.write(`${JSON.stringify({ durationMs: DURATION_MS, taskset: TASKSET, rows }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ durationMs: DURATION_MS, taskset: TASKSET, lowCpuLatency: LOW_CPU_LATENCY, rows }, null, 2)}\n`);
     return;
   }
   const fmt = (v: number | null): string => (v === null ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3));

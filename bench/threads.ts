@@ -39,6 +39,20 @@ export function pinThread(tid: number, cpuList: string): void {
   execFileSync('taskset', ['-p', '-c', cpuList, String(tid)], { stdio: 'ignore' });
 }
 
+/**
+ * Put thread `tid` in the SCHED_IDLE class (`chrt -i`): it runs only when nothing else of
+ * normal priority wants the CPU, and any such thread waking up preempts it at once. Returns
+ * false where `chrt` is missing or refuses.
+ */
+export function idleClassThread(tid: number): boolean {
+  try {
+    execFileSync('chrt', ['-i', '-p', '0', String(tid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** CPUs online (all of them, whatever this process's own affinity). */
 export function cpuCount(): number {
   return os.cpus().length || os.availableParallelism();
