@@ -108,10 +108,6 @@ export class RateLimiter {
     return true;
   }
 
-  get ruleCount(): number {
-    return this.rules.length;
-  }
-
   /**
    * False when no rule can match a call of this type and name, whatever its user, connection
    * or address: then there is nothing to count. (Names are those of registered methods and

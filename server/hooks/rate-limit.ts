@@ -13,7 +13,7 @@ export function rateLimitHook(limiter: RateLimiter, clock: Clock): Hook {
     name: 'rate-limit',
     order: HOOK_ORDER.rateLimit,
     run(call: CallContext): void | Promise<void> {
-      if (limiter.ruleCount === 0 || call.caller.transport === 'internal' || !limiter.mayApply(call.kind, call.name)) return;
+      if (call.caller.transport === 'internal' || !limiter.mayApply(call.kind, call.name)) return;
       const connection = call.caller.connection;
       const verdict = limiter.check({
         type: call.kind,

@@ -80,9 +80,11 @@ export function connectionLogger(logger: Logger): { opened(session: ObservedSess
     },
     closed(session) {
       if (logger.isLevelEnabled?.('info') === false) return;
-      const fields: Record<string, unknown> = { event: 'connection-close', ...callerFields(session) };
-      fields.durationMs = Math.round(monotonicNow() - session.openedAt);
-      logger.info(fields, 'connection closed');
+      logger.info({
+        event: 'connection-close',
+        ...callerFields(session),
+        durationMs: Math.round(monotonicNow() - session.openedAt),
+      }, 'connection closed');
     },
   };
 }

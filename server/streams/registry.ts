@@ -119,7 +119,7 @@ export class StreamRegistry {
     const stream = new Stream(name, relay ? (eventName, args) => relay.publish(name, eventName, args) : () => {}, options.retransmitToSelf === true);
     const host = this.host;
 
-    this.host.publish(stream.collection, async function (this: SubscriptionThis, eventName: unknown, options: unknown) {
+    host.publish(stream.collection, async function (this: SubscriptionThis, eventName: unknown, options: unknown) {
       const event = checkEventName(eventName);
       const args = subscriptionArgs(options);
       const sink = host.sinkOf(this.connection);
@@ -130,7 +130,7 @@ export class StreamRegistry {
       this.ready();
     });
 
-    this.host.methods({
+    host.methods({
       async [stream.collection](this: MethodThis, eventName: unknown, ...args: unknown[]) {
         const event = checkEventName(eventName);
         if (!(await allows(emit, { userId: this.userId, connection: this.connection }, event, args))) throw notAllowed(`emit '${event}' events on ${stream.collection}`);

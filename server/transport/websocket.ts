@@ -25,9 +25,8 @@ type Framing = 'raw' | 'sockjs';
 /** Grace period for the closing handshake of a client that does not read, before the TCP socket is destroyed. */
 const SLOW_CONSUMER_GRACE_MS = 1000;
 
-/** The DDP socket behind a `ws` socket; found from the ws by the shared listeners. */
 /**
- * ws's socket with a slot for its DDP socket, declared in the class so every instance has it in
+ * ws's socket with a slot for its DDP socket (found from the ws by the shared listeners), declared in the class so every instance has it in
  * the object itself (a property added later would cost each idle connection a property array).
  */
 class OwnedWebSocket extends WebSocket {
