@@ -176,6 +176,12 @@ export async function trustSession(conn: LoadConnection): Promise<void> {
   if (reply.error) throw new Error(`bench 2FA check failed: ${JSON.stringify(reply.error)}`);
 }
 
+/** p50, p90 and p99 of a list of latencies (ms). */
+export function latencySummary(latencies: readonly number[]): { p50: number; p90: number; p99: number } {
+  const sorted = Float64Array.from(latencies).sort();
+  return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99) };
+}
+
 /** p-th percentile of sorted values. */
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;

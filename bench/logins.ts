@@ -1,6 +1,6 @@
 /**
  * How much password logins slow down everybody else: the `logins` scenario of `npm run bench`
- * on its own (p50/p99 of a plain `echo` call at C=1 on an idle server, then while 20 logins
+ * on its own (p50/p99 of plain `echo` calls, an open loop at 500/s, on an idle server, then while 20 logins
  * per second at bcrypt cost 10 run on other connections; the achieved login rate; where the
  * bcrypt threads run is explained in bench/run.ts). This file only starts bench/run.js, so
  * the two cannot drift apart.

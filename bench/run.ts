@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { cpuSeconds, rssBytes } from './proc.js';
-import { LoadConnection, login, percentile, trustSession, type Protocol } from './load.js';
+import { LoadConnection, latencySummary, login, trustSession, type Protocol } from './load.js';
+import { cpuCount, idleClassThread, pinThread, setOwnNice, threadsNamed } from './threads.js';
+import { WORKER_THREAD_NAME } from '../server/accounts/password-worker.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -110,19 +112,17 @@ async function throughput(server: Server, protocol: Protocol, method: string, pa
   const cpu = cpuSeconds(server.pid) - cpuStart;
   for (const c of conns) c.close();
   const calls = counts.reduce((a, b) => a + b, 0);
-  const sorted = Float64Array.from(latencies).sort();
-  return { calls, callsPerSec: calls / (DURATION_MS / 1000), callsPerCpuSec: calls / Math.max(cpu, 0.01), p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99) };
+  return { calls, callsPerSec: calls / (DURATION_MS / 1000), callsPerCpuSec: calls / Math.max(cpu, 0.01), ...latencySummary(latencies) };
 }
 
-/** Plain calls on one connection, open loop at `rate` calls/s: p50/p99 from a sorted list. */
-async function paced(server: Server, rate: number): Promise<{ p50: number; p99: number; calls: number }> {
+/** Plain calls on one connection, open loop at `rate` calls/s. */
+async function paced(server: Server, rate: number): Promise<{ p50: number; p90: number; p99: number; calls: number }> {
   const conn = await LoadConnection.open(server.url, 'ddp');
   const latencies: number[] = [];
   const measureFrom = performance.now() + WARMUP_MS;
   const calls = await conn.runPaced({ method: 'echo', payloadJson: SMALL }, 1000 / rate, measureFrom, measureFrom + DURATION_MS, latencies);
   conn.close();
-  const sorted = Float64Array.from(latencies).sort();
-  return { calls, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  return { calls, ...latencySummary(latencies) };
 }
 
 async function gcAndRss(server: Server): Promise<number> {
@@ -198,8 +198,6 @@ interface LoginsResult { quiet: { p50: number; p99: number }; busy: { p50: numbe
  * One worker per core that bcrypt may use.
  */
 async function loginsScenario(): Promise<LoginsResult> {
-  const { threadsNamed, pinThread, setOwnNice, cpuCount, idleClassThread } = await import('./threads.js');
-  const { WORKER_THREAD_NAME } = await import('../server/accounts/password-worker.js');
   const cores = cpuCount();
   const ownCores = TASKSET && cores >= 4;
   const bcryptCpus = ownCores ? `2-${cores - 1}` : `0-${cores - 1}`;
@@ -226,6 +224,8 @@ async function loginsScenario(): Promise<LoginsResult> {
     // connection of the pool (a connection runs its methods one at a time).
     const period = 1000 / LOGIN_RATE;
     const completedAt: number[] = [];
+    /** Logins completed per second between two moments. */
+    const loginRate = (from: number, to: number): number => completedAt.filter((t) => t >= from && t < to).length / ((to - from) / 1000);
     const loginMs: number[] = [];
     let failed = 0;
     let sent = 0;
@@ -256,22 +256,22 @@ async function loginsScenario(): Promise<LoginsResult> {
       const fromIdle = performance.now() + WARMUP_MS;
       const p = await paced(server, PLAIN_RATE);
       const toIdle = performance.now();
-      idleClass = { ...p, loginsPerSec: completedAt.filter((t) => t >= fromIdle && t < toIdle).length / ((toIdle - fromIdle) / 1000) };
+      idleClass = { ...p, loginsPerSec: loginRate(fromIdle, toIdle) };
     }
     clearTimeout(timer);
     const after = threadsNamed(server.pid, WORKER_THREAD_NAME).map((t) => t.tid);
     if (after.some((tid) => !threads.some((t) => t.tid === tid))) log('  warning: a bcrypt worker was replaced during the run and was not placed');
     // Logins still queued are dropped with the server.
     for (const c of loginConns) c.close();
-    const sorted = Float64Array.from(loginMs).sort();
+    const logins = latencySummary(loginMs);
     return {
       quiet,
       busy,
       idleClass,
-      loginsPerSec: completedAt.filter((t) => t >= from && t < to).length / ((to - from) / 1000),
+      loginsPerSec: loginRate(from, to),
       failed,
-      loginP50: percentile(sorted, 50),
-      loginP99: percentile(sorted, 99),
+      loginP50: logins.p50,
+      loginP99: logins.p99,
     };
   } finally {
     if (restoreNice !== null) setOwnNice(restoreNice);
