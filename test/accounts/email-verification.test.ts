@@ -4,17 +4,14 @@ import path from 'node:path';
 import { ManualClock } from '../../server/index.js';
 import { stopServers } from '../helpers/server.js';
 import { ClientPool } from '../helpers/ddp.js';
-import { parseMessage, SmtpSink, type SinkMessage } from '../helpers/smtp-sink.js';
+import { parseMessage, SmtpSink, tokenInMail, type SinkMessage } from '../helpers/smtp-sink.js';
 import { addUser, DAY_MS, meteorPassword, removeTempDirs, startAccountsServer, T0, tempDir } from './support.js';
 
 const EXPIRED = 'Verify email link expired';
 
 /** The token of a verification mail sent without `publicUrl`. */
 function verificationToken(mail: Pick<SinkMessage, 'text' | 'subject'>): string {
-  expect(mail.subject).to.equal('Verify your email address');
-  const match = /enter this token:\n\n([A-Za-z0-9_-]{43,})\n/.exec(mail.text.replace(/\r\n/g, '\n'));
-  expect(match, mail.text).to.not.equal(null);
-  return match![1]!;
+  return tokenInMail(mail, 'Verify your email address', /enter this token:\n\n([A-Za-z0-9_-]{43,})\n/);
 }
 
 describe('accounts: email verification', function () {

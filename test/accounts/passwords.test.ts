@@ -2,17 +2,14 @@ import { expect } from 'chai';
 import { ManualClock } from '../../server/index.js';
 import { stopServers } from '../helpers/server.js';
 import { ClientPool, type DdpClient } from '../helpers/ddp.js';
-import { SmtpSink, type SinkMessage } from '../helpers/smtp-sink.js';
+import { SmtpSink, tokenInMail, type SinkMessage } from '../helpers/smtp-sink.js';
 import { addUser, meteorHashedToken, meteorPassword, startAccountsServer, T0 } from './support.js';
 
 const LOGIN_FAILED = 'Something went wrong. Please check your credentials.';
 const LOGGED_OUT = "You've been logged out by the server. Please log in again.";
 
 function resetToken(mail: SinkMessage): string {
-  expect(mail.subject).to.equal('Reset your password');
-  const match = /:\n\n([A-Za-z0-9_-]{43,})\n\n/.exec(mail.text.replace(/\r\n/g, '\n'));
-  expect(match, mail.text).to.not.equal(null);
-  return match![1]!;
+  return tokenInMail(mail, 'Reset your password', /:\n\n([A-Za-z0-9_-]{43,})\n\n/);
 }
 
 describe('accounts: forgotPassword, resetPassword and changePassword', function () {

@@ -5,6 +5,18 @@
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
+import { expect } from 'chai';
+
+/**
+ * The token a mail carries: checks the subject, then returns the first group of `pattern`
+ * matched against the text with CRLF line ends made LF.
+ */
+export function tokenInMail(mail: Pick<SinkMessage, 'text' | 'subject'>, subject: string, pattern: RegExp): string {
+  expect(mail.subject).to.equal(subject);
+  const match = pattern.exec(mail.text.replace(/\r\n/g, '\n'));
+  expect(match, mail.text).to.not.equal(null);
+  return match![1]!;
+}
 
 /** A received message, minimally parsed. */
 export interface SinkMessage {
