@@ -7,6 +7,7 @@ import type { Store } from './contract.js';
 import { memoryLoginTokenStore, memoryPersonalTokenStore, memoryUserStore } from './memory/accounts.js';
 import { MemoryData } from './memory/data.js';
 import { memoryAttemptStore, memoryAuditStore, memoryCodeStore, memoryTwoFactorStore } from './memory/security.js';
+import { memoryAddressAttemptStore, memoryKnownAddressStore, memoryRevocationStore } from './memory/guess-limits.js';
 
 /** Creates an empty in-memory store. Data lives as long as the returned object. */
 export function createMemoryStore(): Store {
@@ -19,6 +20,9 @@ export function createMemoryStore(): Store {
     twoFactor: memoryTwoFactorStore(d),
     codes: memoryCodeStore(d),
     attempts: memoryAttemptStore(d),
+    addressAttempts: memoryAddressAttemptStore(d),
+    knownAddresses: memoryKnownAddressStore(d),
+    revocations: memoryRevocationStore(d),
     audit: memoryAuditStore(d),
     async ping() {
       d.check();

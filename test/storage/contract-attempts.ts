@@ -7,53 +7,75 @@ import { StoreNotFoundError } from '../../server/storage/errors.js';
 import { at, makeUser, rejection, T0, type StoreGetter } from './helpers.js';
 
 const MIN = 60_000;
-/** Spec defaults, with a cap low enough to reach in a test. */
-const POLICY = { maxFailures: 5, baseLockMs: MIN, maxLockMs: 5 * MIN };
+const HOUR = 60 * MIN;
+/** Spec defaults, with a cap low enough to reach in a test and one failure forgiven per hour. */
+const POLICY = { maxFailures: 5, baseLockMs: MIN, maxLockMs: 5 * MIN, decayMs: HOUR };
+const NONE: AttemptState = { failures: 0, lockedUntil: null, lockCount: 0, decayFrom: null };
 
 /** Defines the `attempts` tests. */
 export function attemptContract(store: StoreGetter): void {
   describe('attempts', () => {
-    const failTimes = async (userId: string, n: number, now: Date): Promise<AttemptState> => {
-      let s: AttemptState = { failures: 0, lockedUntil: null, lockCount: 0 };
-      for (let i = 0; i < n; i++) s = await store().attempts.recordFailure(userId, 'totp', now, POLICY);
+    const failTimes = async (userId: string, n: number, now: Date, factor = 'totp'): Promise<AttemptState> => {
+      let s: AttemptState = NONE;
+      for (let i = 0; i < n; i++) s = await store().attempts.recordFailure(userId, factor, now, POLICY);
       return s;
     };
 
     it('starts at zero', async () => {
       const u = await makeUser(store(), 'al');
-      expect(await store().attempts.get(u.id, 'totp', T0)).to.deep.equal({ failures: 0, lockedUntil: null, lockCount: 0 });
+      expect(await store().attempts.get(u.id, 'totp', T0)).to.deep.equal(NONE);
     });
 
-    it('counts failures below the limit without locking', async () => {
+    it('counts failures below the limit without locking, decaying from the first', async () => {
       const u = await makeUser(store(), 'bj');
-      expect(await failTimes(u.id, 4, T0)).to.deep.equal({ failures: 4, lockedUntil: null, lockCount: 0 });
-      expect(await store().attempts.get(u.id, 'totp', T0)).to.deep.equal({ failures: 4, lockedUntil: null, lockCount: 0 });
+      expect(await failTimes(u.id, 4, T0)).to.deep.equal({ failures: 4, lockedUntil: null, lockCount: 0, decayFrom: T0 });
+      expect(await store().attempts.get(u.id, 'totp', T0)).to.deep.equal({ failures: 4, lockedUntil: null, lockCount: 0, decayFrom: T0 });
     });
 
-    it('locks for 60 s, 120 s, 240 s… capped at maxLockMs', async () => {
+    it('locks at the 5th failure for 60 s, and each further one doubles it up to maxLockMs', async () => {
       const u = await makeUser(store(), 'cb');
+      await failTimes(u.id, 4, T0);
       let now = T0;
       const expected = [1, 2, 4, 5, 5].map((m) => m * MIN);
       for (const [i, lockMs] of expected.entries()) {
-        const s = await failTimes(u.id, 5, now);
-        expect(s, `lock-out #${i + 1}`).to.deep.equal({
-          failures: 0, lockedUntil: new Date(now.getTime() + lockMs), lockCount: i + 1,
+        const s = await store().attempts.recordFailure(u.id, 'totp', now, POLICY);
+        expect(s, `failure #${i + 5}`).to.deep.equal({
+          failures: 5 + i, lockedUntil: new Date(now.getTime() + lockMs), lockCount: i + 1, decayFrom: T0,
         });
-        // Locked until the last millisecond, free from lockedUntil on; lockCount remembered.
+        // Locked until the last millisecond, free from lockedUntil on; the debt remembered.
         expect((await store().attempts.get(u.id, 'totp', new Date(now.getTime() + lockMs - 1))).lockedUntil)
           .to.deep.equal(new Date(now.getTime() + lockMs));
         now = new Date(now.getTime() + lockMs);
-        expect(await store().attempts.get(u.id, 'totp', now)).to.deep.equal({ failures: 0, lockedUntil: null, lockCount: i + 1 });
+        expect(await store().attempts.get(u.id, 'totp', now)).to.deep.equal({ failures: 5 + i, lockedUntil: null, lockCount: i + 1, decayFrom: T0 });
       }
     });
 
-    it('resets on success: the next lock-out is back to 60 s', async () => {
+    it('forgives one failure per decayMs, keeping the remainder; a fully forgiven counter starts over', async () => {
       const u = await makeUser(store(), 'dd');
-      await failTimes(u.id, 10, T0);
-      expect((await store().attempts.get(u.id, 'totp', T0)).lockCount).to.equal(2);
-      await store().attempts.reset(u.id, 'totp');
-      expect(await store().attempts.get(u.id, 'totp', T0)).to.deep.equal({ failures: 0, lockedUntil: null, lockCount: 0 });
-      expect((await failTimes(u.id, 5, at(1))).lockedUntil).to.deep.equal(at(1 + MIN));
+      await failTimes(u.id, 6, T0); // locked twice: 5th and 6th failure
+      // 2.5 hours later: two forgiven, so the next failure is the 5th again (60 s), decay counted from T0 + 2 h.
+      const later = at(2.5 * HOUR);
+      expect(await store().attempts.recordFailure(u.id, 'totp', later, POLICY)).to.deep.equal({
+        failures: 5, lockedUntil: new Date(later.getTime() + MIN), lockCount: 3, decayFrom: at(2 * HOUR),
+      });
+      // Five hours after that, everything is forgiven: the next failure is the first again.
+      const muchLater = at(8 * HOUR);
+      expect(await store().attempts.recordFailure(u.id, 'totp', muchLater, POLICY)).to.deep.equal({
+        failures: 1, lockedUntil: null, lockCount: 0, decayFrom: muchLater,
+      });
+    });
+
+    it('reset clears one counter; removeForUser clears them all', async () => {
+      const u = await makeUser(store(), 'ed');
+      await failTimes(u.id, 3, T0, 'totp');
+      await failTimes(u.id, 2, T0, 'password@k1');
+      await failTimes(u.id, 1, T0, 'email');
+      await store().attempts.reset(u.id, 'email');
+      expect(await store().attempts.get(u.id, 'email', T0)).to.deep.equal(NONE);
+      expect((await store().attempts.get(u.id, 'totp', T0)).failures).to.equal(3);
+      expect(await store().attempts.removeForUser(u.id)).to.equal(2);
+      expect(await store().attempts.get(u.id, 'totp', T0)).to.deep.equal(NONE);
+      expect(await store().attempts.get(u.id, 'password@k1', T0)).to.deep.equal(NONE);
     });
 
     it('counts per user and per factor', async () => {
@@ -76,17 +98,39 @@ export function attemptContract(store: StoreGetter): void {
       expect((await store().attempts.get(u.id, 'totp', T0)).failures).to.equal(20);
     });
 
-    it('locks exactly once when concurrent failures cross the limit', async () => {
-      const u = await makeUser(store(), 'hh');
-      const states = await Promise.all(
-        Array.from({ length: 5 }, () => store().attempts.recordFailure(u.id, 'totp', T0, POLICY)),
-      );
-      expect(states.filter((s) => s.lockedUntil !== null)).to.have.length(1);
-      expect((await store().attempts.get(u.id, 'totp', T0)).lockCount).to.equal(1);
-    });
-
     it('rejects a failure for an unknown user', async () => {
       expect(await rejection(store().attempts.recordFailure('ghost', 'totp', T0, POLICY))).to.be.instanceOf(StoreNotFoundError);
+    });
+  });
+
+  describe('address attempts', () => {
+    it('counts per address key with the same schedule, and forgets idle counters', async () => {
+      const addr = store().addressAttempts;
+      expect(await addr.get('k1', T0)).to.deep.equal(NONE);
+      for (let i = 0; i < 4; i++) await addr.recordFailure('k1', T0, POLICY);
+      await addr.recordFailure('k2', at(10 * HOUR), POLICY);
+      expect(await addr.recordFailure('k1', T0, POLICY)).to.deep.equal({ failures: 5, lockedUntil: at(MIN), lockCount: 1, decayFrom: T0 });
+      expect((await addr.get('k2', T0)).failures).to.equal(1);
+      // k1's last failure and lock-out are before 1 h; k2's are not.
+      expect(await addr.removeIdle(at(HOUR))).to.equal(1);
+      expect(await addr.get('k1', T0)).to.deep.equal(NONE);
+      await addr.reset('k2');
+      expect(await addr.get('k2', T0)).to.deep.equal(NONE);
+    });
+  });
+
+  describe('known addresses', () => {
+    it('remembers the latest success per user and address, and goes with the user', async () => {
+      const u = await makeUser(store(), 'ka');
+      const other = await makeUser(store(), 'kb');
+      expect(await store().knownAddresses.lastSuccess(u.id, 'k1')).to.equal(null);
+      await store().knownAddresses.remember(u.id, 'k1', at(5_000));
+      await store().knownAddresses.remember(u.id, 'k1', at(1_000));
+      expect(await store().knownAddresses.lastSuccess(u.id, 'k1')).to.deep.equal(at(5_000));
+      expect(await store().knownAddresses.lastSuccess(other.id, 'k1')).to.equal(null);
+      expect(await rejection(store().knownAddresses.remember('ghost', 'k1', T0))).to.be.instanceOf(StoreNotFoundError);
+      await store().users.remove(u.id);
+      expect(await store().knownAddresses.lastSuccess(u.id, 'k1')).to.equal(null);
     });
   });
 }

@@ -6,7 +6,7 @@ import { StoreConflictError } from '../../server/storage/errors.js';
 import { ID_ALPHABET } from '../../server/storage/ids.js';
 import { at, makeUser, rejection, T0, type StoreGetter } from './helpers.js';
 
-const POLICY = { maxFailures: 3, baseLockMs: 60_000, maxLockMs: 3_600_000 };
+const POLICY = { maxFailures: 3, baseLockMs: 60_000, maxLockMs: 3_600_000, decayMs: 3_600_000 };
 
 /** Defines the `users` tests. */
 export function userContract(store: StoreGetter): void {

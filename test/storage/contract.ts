@@ -6,6 +6,7 @@ import type { Store } from '../../server/storage/contract.js';
 import { StoreUnavailableError } from '../../server/storage/errors.js';
 import { attemptContract, auditContract } from './contract-attempts.js';
 import { codeContract } from './contract-codes.js';
+import { revocationContract } from './contract-revocations.js';
 import { loginTokenContract, personalTokenContract } from './contract-tokens.js';
 import { twoFactorContract } from './contract-two-factor.js';
 import { userContract } from './contract-users.js';
@@ -51,6 +52,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     twoFactorContract(store);
     codeContract(store);
     attemptContract(store);
+    revocationContract(store);
     auditContract(store);
   });
 }

@@ -119,17 +119,38 @@ describe('postgres', function () {
       expect(rows[0]?.n).to.equal(1);
     });
 
-    it('failures recorded through both add up, and lock out exactly once', async () => {
+    it('failures recorded through both add up, and each one past the limit doubles the lock-out', async () => {
       const u = await makeUser(a, 'att');
-      const policy = { maxFailures: 10, baseLockMs: 60_000, maxLockMs: 600_000 };
+      const policy = { maxFailures: 10, baseLockMs: 60_000, maxLockMs: 600_000, decayMs: 3_600_000 };
       const pick = both();
       const states = await Promise.all(Array.from({ length: 9 }, () => pick().attempts.recordFailure(u.id, 'totp', T0, policy)));
       expect(states.map((s) => s.failures).sort((x, y) => x - y)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9]);
-      // The 10th locks (failures back to 0); the two after it count towards the next lock-out.
+      // The 10th locks for 60 s, the 11th for 120 s, the 12th for 240 s, whichever process counts them.
       const last = await Promise.all(Array.from({ length: 3 }, () => pick().attempts.recordFailure(u.id, 'totp', T0, policy)));
-      expect(last.map((s) => s.failures).sort((x, y) => x - y)).to.deep.equal([0, 1, 2]);
-      expect(last.every((s) => s.lockCount === 1 && s.lockedUntil?.getTime() === at(60_000).getTime())).to.equal(true);
-      expect(await b.attempts.get(u.id, 'totp', T0)).to.deep.equal({ failures: 2, lockedUntil: at(60_000), lockCount: 1 });
+      expect(last.map((s) => [s.failures, s.lockCount, s.lockedUntil?.getTime()]).sort((x, y) => x[0]! - y[0]!))
+        .to.deep.equal([[10, 1, at(60_000).getTime()], [11, 2, at(120_000).getTime()], [12, 3, at(240_000).getTime()]]);
+      expect(await b.attempts.get(u.id, 'totp', T0)).to.deep.equal({ failures: 12, lockedUntil: at(240_000), lockCount: 3, decayFrom: T0 });
+    });
+
+    it('a token removed through one is in the revocation feed both read, late commits included', async () => {
+      const u = await makeUser(a, 'rev');
+      await a.loginTokens.insert({ hashedToken: 'seen-late', userId: u.id, createdAt: T0, expiresAt: null });
+      await a.loginTokens.insert({ hashedToken: 'quick', userId: u.id, createdAt: T0, expiresAt: null });
+      const start = await b.revocations.latestSeq();
+      // A transaction takes a seq first and commits after a later one was read.
+      const slow = await admin!.connect();
+      try {
+        await slow.query('BEGIN');
+        await slow.query(`DELETE FROM "${schema}".login_tokens WHERE hashed_token = 'seen-late'`);
+        await a.loginTokens.remove('quick');
+        const first = await b.revocations.since(start, 100);
+        expect(first.map((r) => r.hashedToken)).to.deep.equal(['quick']);
+        await slow.query('COMMIT');
+        const again = await b.revocations.since(first[0]!.seq, 100);
+        expect(again.map((r) => r.hashedToken)).to.include('seen-late');
+      } finally {
+        slow.release();
+      }
     });
   });
 
@@ -165,18 +186,18 @@ describe('postgres', function () {
   });
 
   describe('store', () => {
-    it('computes the lock-out schedule in SQL exactly as nextAttemptState does', async () => {
+    it('keeps every step of the lock-out schedule exactly as nextAttemptState computes it', async () => {
       const s = await open();
       const u = await makeUser(s, 'sched');
       const policies: AttemptPolicy[] = [
         // Uncapped in practice: reaches the 2^40 clamp of the doubling.
-        { maxFailures: 1, baseLockMs: 1, maxLockMs: 2 ** 52 },
-        { maxFailures: 3, baseLockMs: 7_777, maxLockMs: 500_000 },
-        { maxFailures: 2, baseLockMs: 60_000, maxLockMs: 60_000 },
+        { maxFailures: 1, baseLockMs: 1, maxLockMs: 2 ** 52, decayMs: 3_600_000 },
+        { maxFailures: 3, baseLockMs: 7_777, maxLockMs: 500_000, decayMs: 2_500 },
+        { maxFailures: 2, baseLockMs: 60_000, maxLockMs: 60_000, decayMs: 1_000 },
       ];
       for (const [i, policy] of policies.entries()) {
         const factor = `f${i}`;
-        let expected: AttemptState = { failures: 0, lockedUntil: null, lockCount: 0 };
+        let expected: AttemptState = { failures: 0, lockedUntil: null, lockCount: 0, decayFrom: null };
         // 45 failures with maxFailures 1 passes the 40-doubling clamp.
         for (let n = 0; n < 45; n++) {
           const now = at(n * 1_000);

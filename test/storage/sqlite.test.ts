@@ -165,7 +165,7 @@ describe('sqlite store', () => {
     expect(await countWinners(10, () => pick(i++).twoFactor.recordTotpStep(u.id, 77))).to.equal(1);
     expect(await countWinners(10, () => pick(i++).twoFactor.consumeBackupCode(u.id, 'one'))).to.equal(1);
     expect(await countWinners(10, async () => (await pick(i++).codes.consume(u.id, 'email-2fa', 'c', T0)) !== null)).to.equal(1);
-    const policy = { maxFailures: 100, baseLockMs: 60_000, maxLockMs: 600_000 };
+    const policy = { maxFailures: 100, baseLockMs: 60_000, maxLockMs: 600_000, decayMs: 3_600_000 };
     await Promise.all(Array.from({ length: 10 }, () => pick(i++).attempts.recordFailure(u.id, 'totp', T0, policy)));
     expect((await b.attempts.get(u.id, 'totp', T0)).failures).to.equal(10);
   });

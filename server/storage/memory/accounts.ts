@@ -76,12 +76,13 @@ export function memoryUserStore(d: MemoryData): UserStore {
       d.users.delete(userId);
       d.usernames.delete(foldCase(user.username));
       for (const e of user.emails) d.emails.delete(foldCase(e.address));
-      for (const [h, t] of d.loginTokens) if (t.userId === userId) d.loginTokens.delete(h);
-      for (const [h, t] of d.personalTokens) if (t.userId === userId) d.personalTokens.delete(h);
+      for (const [h, t] of d.loginTokens) if (t.userId === userId) d.removeToken(d.loginTokens, h);
+      for (const [h, t] of d.personalTokens) if (t.userId === userId) d.removeToken(d.personalTokens, h);
       d.twoFactor.delete(userId);
       d.codes = d.codes.filter((c) => c.userId !== userId);
       const prefix = attemptKey(userId, '');
       for (const k of d.attempts.keys()) if (k.startsWith(prefix)) d.attempts.delete(k);
+      for (const k of d.knownAddresses.keys()) if (k.startsWith(prefix)) d.knownAddresses.delete(k);
       return true;
     },
   };
@@ -102,13 +103,13 @@ export function memoryLoginTokenStore(d: MemoryData): LoginTokenStore {
     },
     async remove(hashedToken) {
       d.check();
-      return d.loginTokens.delete(hashedToken);
+      return d.removeToken(d.loginTokens, hashedToken);
     },
     async removeForUser(userId, exceptHashedToken) {
       d.check();
       let n = 0;
       for (const [h, t] of d.loginTokens) {
-        if (t.userId === userId && h !== exceptHashedToken) n += Number(d.loginTokens.delete(h));
+        if (t.userId === userId && h !== exceptHashedToken) n += Number(d.removeToken(d.loginTokens, h));
       }
       return n;
     },
@@ -116,7 +117,7 @@ export function memoryLoginTokenStore(d: MemoryData): LoginTokenStore {
       d.check();
       let n = 0;
       for (const [h, t] of d.loginTokens) {
-        if (t.expiresAt && t.expiresAt.getTime() <= now.getTime()) n += Number(d.loginTokens.delete(h));
+        if (t.expiresAt && t.expiresAt.getTime() <= now.getTime()) n += Number(d.removeToken(d.loginTokens, h));
       }
       return n;
     },
@@ -165,7 +166,7 @@ export function memoryPersonalTokenStore(d: MemoryData): PersonalTokenStore {
       if (newHashedToken !== t.hashedToken && d.personalTokens.has(newHashedToken)) {
         throw new StoreConflictError('token');
       }
-      d.personalTokens.delete(t.hashedToken);
+      d.removeToken(d.personalTokens, t.hashedToken);
       d.personalTokens.set(newHashedToken, {
         ...t,
         hashedToken: newHashedToken,
@@ -177,7 +178,7 @@ export function memoryPersonalTokenStore(d: MemoryData): PersonalTokenStore {
     async remove(userId, name) {
       d.check();
       const t = byName(userId, name);
-      return t ? d.personalTokens.delete(t.hashedToken) : false;
+      return t ? d.removeToken(d.personalTokens, t.hashedToken) : false;
     },
     async touch(hashedToken, now) {
       d.check();

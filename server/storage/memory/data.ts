@@ -2,7 +2,7 @@
  * The memory store's state, shared by its sub-stores.
  * @module
  */
-import type { AttemptState, AuditRecord, CodeRecord, LoginTokenRecord, PersonalTokenRecord, UserRecord } from '../contract.js';
+import type { AttemptState, AuditRecord, CodeRecord, LoginTokenRecord, PersonalTokenRecord, RevokedToken, UserRecord } from '../contract.js';
 import { StoreNotFoundError, StoreUnavailableError } from '../errors.js';
 
 /** Stored 2FA row; backup codes as a set of hashes. */
@@ -29,8 +29,20 @@ export class MemoryData {
   readonly twoFactor = new Map<string, TwoFactorRow>();
   codes: CodeRecord[] = [];
   readonly attempts = new Map<string, AttemptState>();
+  readonly addressAttempts = new Map<string, AttemptState>();
+  /** Last successful password check per `attemptKey(userId, addressKey)`. */
+  readonly knownAddresses = new Map<string, Date>();
+  revoked: RevokedToken[] = [];
+  private nextRevocationSeq = 1;
   readonly audit: AuditRecord[] = [];
   nextAuditId = 1;
+
+  /** Every removal or replacement of a token goes through here: it writes the revocation, as the SQL stores' triggers do. */
+  removeToken(tokens: Map<string, unknown>, hashedToken: string): boolean {
+    if (!tokens.delete(hashedToken)) return false;
+    this.revoked.push({ seq: this.nextRevocationSeq++, hashedToken, at: new Date() });
+    return true;
+  }
 
   check(): void {
     if (this.closed) throw new StoreUnavailableError('The memory store is closed; open a new one');

@@ -2,7 +2,7 @@
  * Memory `TwoFactorStore`, `CodeStore`, `AttemptStore` and `AuditStore`.
  * @module
  */
-import { nextAttemptState, visibleAttemptState } from '../attempt-policy.js';
+import { NO_ATTEMPTS, nextAttemptState, visibleAttemptState } from '../attempt-policy.js';
 import {
   defaultTwoFactorState,
   type AttemptStore,
@@ -128,20 +128,25 @@ export function memoryAttemptStore(d: MemoryData): AttemptStore {
   return {
     async get(userId, factor, now) {
       d.check();
-      const s = d.attempts.get(attemptKey(userId, factor));
-      return s ? visibleAttemptState(s, now) : { failures: 0, lockedUntil: null, lockCount: 0 };
+      return visibleAttemptState(d.attempts.get(attemptKey(userId, factor)) ?? NO_ATTEMPTS, now);
     },
     async recordFailure(userId, factor, now, policy) {
       d.requireUser(userId);
       const key = attemptKey(userId, factor);
-      const prev = d.attempts.get(key) ?? { failures: 0, lockedUntil: null, lockCount: 0 };
-      const next = nextAttemptState(prev, now, policy);
+      const next = nextAttemptState(d.attempts.get(key) ?? NO_ATTEMPTS, now, policy);
       d.attempts.set(key, next);
       return visibleAttemptState(next, now);
     },
     async reset(userId, factor) {
       d.check();
       d.attempts.delete(attemptKey(userId, factor));
+    },
+    async removeForUser(userId) {
+      d.check();
+      const prefix = attemptKey(userId, '');
+      let n = 0;
+      for (const k of d.attempts.keys()) if (k.startsWith(prefix)) n += Number(d.attempts.delete(k));
+      return n;
     },
   };
 }

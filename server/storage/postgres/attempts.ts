@@ -1,72 +1,92 @@
 /**
- * PostgreSQL `AttemptStore`. `recordFailure` is ONE `INSERT … ON CONFLICT DO UPDATE` that
- * computes the next state in SQL: the conflict branch row-locks the counter, so concurrent
- * failures from any number of processes are counted one after the other and none is lost.
+ * PostgreSQL `AttemptStore` and `AddressAttemptStore`. `recordFailure` is one transaction that
+ * creates the counter if needed, row-locks it (`FOR UPDATE`), applies `nextAttemptState` — the
+ * schedule every store shares — and writes the result: concurrent failures from any number of
+ * processes are counted one after the other and none is lost.
  * @module
  */
-import { visibleAttemptState } from '../attempt-policy.js';
-import type { AttemptState, AttemptStore } from '../contract.js';
+import { NO_ATTEMPTS, nextAttemptState, visibleAttemptState } from '../attempt-policy.js';
+import type { AddressAttemptStore, AttemptPolicy, AttemptState, AttemptStore } from '../contract.js';
 import type { PgContext } from './connection.js';
 
 interface AttemptRow {
   failures: number;
   locked_until: Date | null;
   lock_count: number;
+  decay_from: Date | null;
 }
 
-const EMPTY: AttemptState = Object.freeze({ failures: 0, lockedUntil: null, lockCount: 0 });
+const COLUMNS = 'failures, locked_until, lock_count, decay_from';
 
 const toState = (r: AttemptRow | undefined): AttemptState =>
-  r ? { failures: r.failures, lockedUntil: r.locked_until, lockCount: r.lock_count } : EMPTY;
+  r ? { failures: r.failures, lockedUntil: r.locked_until, lockCount: r.lock_count, decayFrom: r.decay_from } : NO_ATTEMPTS;
 
-/** Same clamp as `attempt-policy.ts`: 2^40 × base is past any sensible cap already. */
-const MAX_DOUBLINGS = 40;
+const values = (s: AttemptState): unknown[] => [s.failures, s.lockedUntil, s.lockCount, s.decayFrom];
 
 /**
- * SQL for `nextAttemptState` (attempt-policy.ts) applied to the state in the given columns.
- * Parameters: $3 now, $4 maxFailures, $5 baseLockMs, $6 maxLockMs. The doubling runs in
- * float8, which is exact here: base × 2^k only moves the exponent. The test suite checks it
- * against `nextAttemptState` step by step.
+ * The counter store over one table: `key` names its key columns (`user_id, factor` or
+ * `address_key`), whose values come first in every parameter list.
  */
-function nextStateSql(failures: string, lockedUntil: string, lockCount: string): [string, string, string] {
-  const locks = `${failures} + 1 >= $4::int`;
-  const lockMs = `LEAST($5::float8 * power(2::float8, LEAST(${lockCount}, ${MAX_DOUBLINGS})), $6::float8)`;
-  return [
-    `CASE WHEN ${locks} THEN 0 ELSE ${failures} + 1 END`,
-    `CASE WHEN ${locks} THEN $3::timestamptz + ${lockMs} * interval '1 millisecond' ELSE ${lockedUntil} END`,
-    `CASE WHEN ${locks} THEN ${lockCount} + 1 ELSE ${lockCount} END`,
-  ];
+function counters(ctx: PgContext, table: string, key: string[]) {
+  const where = key.map((k, i) => `${k} = $${i + 1}`).join(' AND ');
+  const n = key.length;
+  const columns = `${key.join(', ')}, ${COLUMNS}`;
+  return {
+    async get(keyValues: unknown[], now: Date): Promise<AttemptState> {
+      const { rows } = await ctx.query<AttemptRow>(`SELECT ${COLUMNS} FROM ${ctx.s}.${table} WHERE ${where}`, keyValues);
+      return visibleAttemptState(toState(rows[0]), now);
+    },
+    async recordFailure(keyValues: unknown[], now: Date, policy: AttemptPolicy, userId?: string): Promise<AttemptState> {
+      const next = await ctx.transaction(async (q) => {
+        await q.query(
+          `INSERT INTO ${ctx.s}.${table} (${columns}) VALUES (${key.map((_, i) => `$${i + 1}`).join(', ')}, 0, NULL, 0, NULL)
+           ON CONFLICT DO NOTHING`,
+          keyValues,
+        );
+        const { rows } = await q.query<AttemptRow>(`SELECT ${COLUMNS} FROM ${ctx.s}.${table} WHERE ${where} FOR UPDATE`, keyValues);
+        const state = nextAttemptState(toState(rows[0]), now, policy);
+        await q.query(
+          `UPDATE ${ctx.s}.${table} SET failures = $${n + 1}, locked_until = $${n + 2}, lock_count = $${n + 3}, decay_from = $${n + 4}
+           WHERE ${where}`,
+          [...keyValues, ...values(state)],
+        );
+        return state;
+      }, userId);
+      return visibleAttemptState(next, now);
+    },
+    async reset(keyValues: unknown[]): Promise<void> {
+      await ctx.query(`DELETE FROM ${ctx.s}.${table} WHERE ${where}`, keyValues);
+    },
+  };
 }
 
-/** Builds the PostgreSQL attempt store. */
+/** Builds the PostgreSQL per-user attempt store. */
 export function pgAttemptStore(ctx: PgContext): AttemptStore {
-  const { s } = ctx;
-  const [firstFailures, firstLocked, firstCount] = nextStateSql('0', 'NULL::timestamptz', '0');
-  const [failures, locked, count] = nextStateSql('a.failures', 'a.locked_until', 'a.lock_count');
-  const record = `INSERT INTO ${s}.attempts AS a (user_id, factor, failures, locked_until, lock_count)
-    VALUES ($1, $2, ${firstFailures}, ${firstLocked}, ${firstCount})
-    ON CONFLICT (user_id, factor) DO UPDATE SET
-      failures = ${failures}, locked_until = ${locked}, lock_count = ${count}
-    RETURNING failures, locked_until, lock_count`;
-
+  const table = counters(ctx, 'attempts', ['user_id', 'factor']);
   return {
-    async get(userId, factor, now) {
-      const { rows } = await ctx.query<AttemptRow>(
-        `SELECT failures, locked_until, lock_count FROM ${s}.attempts WHERE user_id = $1 AND factor = $2`,
-        [userId, factor],
-      );
-      return visibleAttemptState(toState(rows[0]), now);
+    get: (userId, factor, now) => table.get([userId, factor], now),
+    recordFailure: (userId, factor, now, policy) => table.recordFailure([userId, factor], now, policy, userId),
+    reset: (userId, factor) => table.reset([userId, factor]),
+    async removeForUser(userId) {
+      return (await ctx.query(`DELETE FROM ${ctx.s}.attempts WHERE user_id = $1`, [userId])).rowCount ?? 0;
     },
-    async recordFailure(userId, factor, now, policy) {
-      const { rows } = await ctx.query<AttemptRow>(
-        record,
-        [userId, factor, now, policy.maxFailures, policy.baseLockMs, policy.maxLockMs],
-        userId,
+  };
+}
+
+/** Builds the PostgreSQL per-address attempt store. */
+export function pgAddressAttemptStore(ctx: PgContext): AddressAttemptStore {
+  const table = counters(ctx, 'address_attempts', ['address_key']);
+  return {
+    get: (addressKey, now) => table.get([addressKey], now),
+    recordFailure: (addressKey, now, policy) => table.recordFailure([addressKey], now, policy),
+    reset: (addressKey) => table.reset([addressKey]),
+    async removeIdle(before) {
+      const r = await ctx.query(
+        `DELETE FROM ${ctx.s}.address_attempts
+         WHERE greatest(coalesce(decay_from, '-infinity'), coalesce(locked_until, '-infinity')) < $1`,
+        [before],
       );
-      return visibleAttemptState(toState(rows[0]), now);
-    },
-    async reset(userId, factor) {
-      await ctx.query(`DELETE FROM ${s}.attempts WHERE user_id = $1 AND factor = $2`, [userId, factor]);
+      return r.rowCount ?? 0;
     },
   };
 }

@@ -5,7 +5,8 @@
  */
 import type pg from 'pg';
 import type { Store } from '../contract.js';
-import { pgAttemptStore } from './attempts.js';
+import { pgAddressAttemptStore, pgAttemptStore } from './attempts.js';
+import { pgKnownAddressStore, pgRevocationStore } from './guess-limits.js';
 import { pgAuditStore } from './audit.js';
 import { pgCodeStore } from './codes.js';
 import { createPgContext, resolvePostgresOptions, withClient, type PostgresStoreOptions } from './connection.js';
@@ -47,6 +48,9 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     twoFactor: pgTwoFactorStore(ctx),
     codes: pgCodeStore(ctx),
     attempts: pgAttemptStore(ctx),
+    addressAttempts: pgAddressAttemptStore(ctx),
+    knownAddresses: pgKnownAddressStore(ctx),
+    revocations: pgRevocationStore(ctx),
     audit: pgAuditStore(ctx),
     async ping() {
       await ctx.query('SELECT 1');

@@ -121,6 +121,55 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       CREATE INDEX audit_user_at ON ${s}.audit (user_id, at, id);
     `,
   },
+  {
+    version: 2,
+    name: 'decaying attempt counters, address counters, known addresses, revocation feed',
+    // Counters written before this version keep their failures (lock-outs count as one more
+    // each) and start decaying now, so an upgrade hands nobody a fresh budget.
+    sql: (s: string) => `
+      ALTER TABLE ${s}.attempts ADD COLUMN decay_from timestamptz;
+      UPDATE ${s}.attempts SET failures = failures + lock_count, decay_from = now()
+        WHERE failures + lock_count > 0;
+
+      CREATE TABLE ${s}.address_attempts (
+        address_key text PRIMARY KEY,
+        failures integer NOT NULL,
+        locked_until timestamptz,
+        lock_count integer NOT NULL,
+        decay_from timestamptz
+      );
+
+      CREATE TABLE ${s}.known_addresses (
+        user_id text NOT NULL REFERENCES ${s}.users (id) ON DELETE CASCADE,
+        address_key text NOT NULL,
+        last_success_at timestamptz NOT NULL,
+        PRIMARY KEY (user_id, address_key)
+      );
+
+      -- Written by triggers, so every removal of a token is in the feed, whoever removes it
+      -- (a method, an admin command, a cascade, the expiry sweep). "at" is the statement's
+      -- clock time: readers look back a little past their cursor for rows committed late.
+      CREATE TABLE ${s}.revoked_tokens (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        hashed_token text NOT NULL,
+        at timestamptz NOT NULL DEFAULT clock_timestamp()
+      );
+      CREATE INDEX revoked_tokens_at ON ${s}.revoked_tokens (at);
+      CREATE FUNCTION ${s}.token_revoked() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        BEGIN
+          INSERT INTO ${s}.revoked_tokens (hashed_token) VALUES (OLD.hashed_token);
+          RETURN NULL;
+        END
+      $fn$;
+      CREATE TRIGGER login_tokens_revoked AFTER DELETE ON ${s}.login_tokens
+        FOR EACH ROW EXECUTE FUNCTION ${s}.token_revoked();
+      CREATE TRIGGER personal_tokens_revoked AFTER DELETE ON ${s}.personal_tokens
+        FOR EACH ROW EXECUTE FUNCTION ${s}.token_revoked();
+      CREATE TRIGGER personal_tokens_replaced AFTER UPDATE OF hashed_token ON ${s}.personal_tokens
+        FOR EACH ROW WHEN (OLD.hashed_token IS DISTINCT FROM NEW.hashed_token)
+        EXECUTE FUNCTION ${s}.token_revoked();
+    `,
+  },
 ]);
 
 /** A row of `schema_migrations`. */

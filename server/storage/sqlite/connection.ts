@@ -3,7 +3,7 @@
  * errors into store errors.
  * @module
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -45,6 +45,20 @@ export interface SqliteContext {
 const isMemory = (file: string): boolean => file === ':memory:' || file === '';
 
 /**
+ * Creates the database file (and the folders it needs) readable by its owner only, before
+ * SQLite opens it: SQLite gives the `-wal` and `-shm` files the database file's permissions.
+ * An existing file keeps its mode.
+ */
+function createPrivately(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/**
  * Opens (creating if needed) the database and its parent directory, sets the pragmas and
  * runs pending migrations.
  * @throws StoreUnavailableError when the file cannot be opened or stays locked.
@@ -58,7 +72,7 @@ export function openSqlite(options: SqliteStoreOptions): SqliteContext {
   const label = isMemory(file) ? ':memory:' : resolve(file);
   let db: Database.Database | undefined;
   try {
-    if (!isMemory(file)) mkdirSync(dirname(label), { recursive: true });
+    if (!isMemory(file)) createPrivately(label);
     db = new Database(file, { timeout: busyTimeoutMs });
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     // WAL lets readers run while one writer writes; FULL syncs the WAL on every commit so an

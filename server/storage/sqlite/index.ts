@@ -3,7 +3,8 @@
  * @module
  */
 import type { Store } from '../contract.js';
-import { sqliteAttemptStore } from './attempts.js';
+import { sqliteAddressAttemptStore, sqliteAttemptStore } from './attempts.js';
+import { sqliteKnownAddressStore, sqliteRevocationStore } from './guess-limits.js';
 import { sqliteAuditStore } from './audit.js';
 import { sqliteCodeStore } from './codes.js';
 import { openSqlite, type SqliteStoreOptions } from './connection.js';
@@ -35,6 +36,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     twoFactor: sqliteTwoFactorStore(ctx),
     codes: sqliteCodeStore(ctx),
     attempts: sqliteAttemptStore(ctx),
+    addressAttempts: sqliteAddressAttemptStore(ctx),
+    knownAddresses: sqliteKnownAddressStore(ctx),
+    revocations: sqliteRevocationStore(ctx),
     audit: sqliteAuditStore(ctx),
     async ping() {
       ctx.guard(() => ping.get());

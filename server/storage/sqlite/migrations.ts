@@ -14,6 +14,9 @@ export interface Migration {
   sql: string;
 }
 
+/** The current time in integer milliseconds, in SQL (triggers have no parameters). */
+const NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
+
 /**
  * All migrations, in order. Dates are integer milliseconds since the epoch; booleans are
  * 0/1; `*_key` columns hold the case-folded value uniqueness is enforced on.
@@ -112,6 +115,52 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) STRICT;
       CREATE INDEX audit_at ON audit(at, id);
       CREATE INDEX audit_user_at ON audit(user_id, at, id);
+    `,
+  },
+  {
+    version: 2,
+    name: 'decaying attempt counters, address counters, known addresses, revocation feed',
+    // Counters written before this version keep their failures (lock-outs count as one more
+    // each) and start decaying now, so an upgrade hands nobody a fresh budget.
+    sql: `
+      ALTER TABLE attempts ADD COLUMN decay_from INTEGER;
+      UPDATE attempts SET failures = failures + lock_count,
+        decay_from = ${NOW_MS}
+        WHERE failures + lock_count > 0;
+
+      CREATE TABLE address_attempts (
+        address_key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        locked_until INTEGER,
+        lock_count INTEGER NOT NULL,
+        decay_from INTEGER
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE known_addresses (
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        address_key TEXT NOT NULL,
+        last_success_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, address_key)
+      ) STRICT, WITHOUT ROWID;
+
+      -- Written by triggers, so every removal of a token is in the feed, whoever removes it
+      -- (a method, an admin command in another process, a cascade, the expiry sweep).
+      CREATE TABLE revoked_tokens (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        hashed_token TEXT NOT NULL,
+        at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX revoked_tokens_at ON revoked_tokens(at);
+      CREATE TRIGGER login_tokens_revoked AFTER DELETE ON login_tokens BEGIN
+        INSERT INTO revoked_tokens (hashed_token, at) VALUES (old.hashed_token, ${NOW_MS});
+      END;
+      CREATE TRIGGER personal_tokens_revoked AFTER DELETE ON personal_tokens BEGIN
+        INSERT INTO revoked_tokens (hashed_token, at) VALUES (old.hashed_token, ${NOW_MS});
+      END;
+      CREATE TRIGGER personal_tokens_replaced AFTER UPDATE OF hashed_token ON personal_tokens
+        WHEN old.hashed_token <> new.hashed_token BEGIN
+        INSERT INTO revoked_tokens (hashed_token, at) VALUES (old.hashed_token, ${NOW_MS});
+      END;
     `,
   },
 ]);
