@@ -4,6 +4,7 @@
  * methods that need a code (disabling email codes, creating tokens) ask for one on their own.
  */
 import { clientError } from './errors.js';
+import type { TwoFactorAnswer } from './two-factor.js';
 
 /**
  * Calls a method through the client (queue, timeouts, and the two-factor retry unless
@@ -40,6 +41,11 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
+/** The parameters of a factor change: none, or the proof the caller already has. */
+function proofParams(proof: TwoFactorAnswer | undefined): unknown[] {
+  return proof === undefined ? [] : [{ twoFactorCode: proof.code, twoFactorMethod: proof.method ?? 'totp' }];
+}
+
 function unexpected(method: string, value: unknown): never {
   throw clientError('badResponse', `Unexpected answer from '${method}'`, { method, result: value });
 }
@@ -52,9 +58,14 @@ export class AccountHelpers {
     this.#invoke = invoke;
   }
 
-  /** Start enrolling an authenticator app (`2fa:enable`). Confirm with {@link confirmTotp}. */
-  async enableTotp(): Promise<TotpEnrolment> {
-    const result = await this.#invoke('2fa:enable', []);
+  /**
+   * Start enrolling an authenticator app (`2fa:enable`). Confirm with {@link confirmTotp}.
+   * Adding a factor proves the user's current one (or, without any, the password: `method:
+   * 'password'` with the password's sha-256 hex as `code`): pass it as `proof` when already
+   * known, or answer `onTwoFactorRequired`, which is asked otherwise.
+   */
+  async enableTotp(proof?: TwoFactorAnswer): Promise<TotpEnrolment> {
+    const result = await this.#invoke('2fa:enable', proofParams(proof));
     if (isRecord(result) && typeof result.secret === 'string' && typeof result.url === 'string') return { secret: result.secret, url: result.url };
     return unexpected('2fa:enable', result);
   }
@@ -83,9 +94,9 @@ export class AccountHelpers {
     return unexpected('2fa:checkCodesRemaining', result);
   }
 
-  /** Turn email codes on (`2fa:enableEmail`). */
-  async enableEmailCodes(): Promise<void> {
-    await this.#invoke('2fa:enableEmail', []);
+  /** Turn email codes on (`2fa:enableEmail`): like {@link enableTotp}, it proves the current factor. */
+  async enableEmailCodes(proof?: TwoFactorAnswer): Promise<void> {
+    await this.#invoke('2fa:enableEmail', proofParams(proof));
   }
 
   /** Turn email codes off (`2fa:disableEmail`); the server always asks for a code. */

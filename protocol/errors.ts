@@ -91,6 +91,8 @@ export const METHOD_ERRORS = Object.freeze({
   serverShuttingDown: { error: 503, reason: 'Server shutting down', meaning: 'The server is closing and takes no new work.' },
   storeUnavailable: { error: 503, reason: 'Service unavailable, try again later', meaning: 'The database stayed busy or locked past its bounded wait, or cannot be reached; nothing was written.' },
   loginFailed: { error: 403, reason: 'Something went wrong. Please check your credentials.', meaning: 'Wrong password or unknown user: the same answer for both, so usernames cannot be probed.' },
+  loginBlockedForUser: { error: 'error-login-blocked-for-user', reason: 'Login has been temporarily blocked For User', meaning: 'Too many wrong passwords for this account from where the caller is: password checks wait `details.timeToReset` ms. Addresses the account signed in from recently count apart.' },
+  loginBlockedForIp: { error: 'error-login-blocked-for-ip', reason: 'Login has been temporarily blocked For IP', meaning: 'Too many wrong passwords from this client address, for any accounts: password checks from it wait `details.timeToReset` ms.' },
   tokenExpired: { error: 403, reason: "You've been logged out by the server. Please log in again.", meaning: 'The resume token is unknown or expired.' },
   totpRequired: { error: 'totp-required', reason: 'TOTP Required', meaning: 'A second factor is needed: retry with `{twoFactorCode, twoFactorMethod}` as the last parameter.' },
   totpInvalid: { error: 'totp-invalid', reason: 'TOTP Invalid', meaning: 'The code was wrong, expired or already used.' },

@@ -12,6 +12,7 @@ export type AuditAction =
   | 'email-2fa.enabled' | 'email-2fa.disabled'
   | 'token.created' | 'token.regenerated' | 'token.removed'
   | '2fa.locked-out' | '2fa.replay-rejected'
+  | 'password.locked-out' | 'address.locked-out' | 'account.lock-notified' | 'account.unlocked'
   | 'password.changed' | 'password.reset' | 'email.verified' | 'user.created';
 
 /** Append an audit record; a failure to write it is logged, never hidden. */

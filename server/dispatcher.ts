@@ -6,7 +6,7 @@
 import { catalogueError } from '../protocol/errors.js';
 import type { Caller } from './caller.js';
 import type { ConnectionInfo } from './connection-info.js';
-import type { MethodRegistry, MethodThis } from './methods.js';
+import type { MethodRegistry, MethodThis, TwoFactorPass } from './methods.js';
 import type { MethodCall, Pipeline } from './pipeline.js';
 
 export interface InvokeRequest {
@@ -16,8 +16,8 @@ export interface InvokeRequest {
   randomSeed?: string;
   /** Lets the connection's next message start (DDP only). */
   unblock?: () => void;
-  /** The 2FA state inherited from a calling method. */
-  twoFactorChecked?: boolean;
+  /** How the calling method passed the 2FA guard, if it did. */
+  twoFactorPass?: TwoFactorPass | null;
   /** Made by a method through `this.call` (logs tell nested calls apart). */
   nested?: boolean;
 }
@@ -109,7 +109,7 @@ class MethodInvocation implements MethodThis {
     return this.call_.randomSeed;
   }
   get twoFactorChecked(): boolean {
-    return this.call_.twoFactorChecked;
+    return this.call_.twoFactorPass !== null;
   }
   unblock(): void {
     this.unblock_?.();
@@ -118,7 +118,7 @@ class MethodInvocation implements MethodThis {
     return this.call_.caller.setUser(userId, null);
   }
   async call(name: string, ...params: unknown[]): Promise<unknown> {
-    return this.dispatcher.invoke({ name, params, caller: this.call_.caller, twoFactorChecked: this.call_.twoFactorChecked, nested: true });
+    return this.dispatcher.invoke({ name, params, caller: this.call_.caller, twoFactorPass: this.call_.twoFactorPass, nested: true });
   }
 }
 
@@ -216,7 +216,7 @@ export class Dispatcher {
       params: request.params,
       definition,
       caller: request.caller,
-      twoFactorChecked: request.twoFactorChecked ?? false,
+      twoFactorPass: request.twoFactorPass ?? null,
       randomSeed: request.randomSeed,
     };
     const gate = this.pipeline.run(call);

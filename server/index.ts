@@ -11,7 +11,7 @@ import { installTwoFactorMethods } from './two-factor/methods.js';
 import { installPersonalTokenMethods } from './two-factor/personal-tokens.js';
 import { installAccountMethods } from './accounts/methods.js';
 import { publishOwnUser } from './accounts/user-publication.js';
-import type { SessionEnumerator } from './accounts/session-control.js';
+import { RevocationWatcher, type SessionEnumerator } from './accounts/revocations.js';
 import { installHttpApi } from './http-api/routes.js';
 import { Observability } from './observability/index.js';
 import { StreamRegistry, type Stream, type StreamOptions } from './streams/index.js';
@@ -50,12 +50,19 @@ export interface GuardServer extends DdpServer {
 /** How often expired login tokens and one-time codes are deleted (Meteor sweeps hourly too). */
 const SWEEP_INTERVAL_MS = 3600_000;
 
+/** Revocation entries are kept this long: enough for every process to read them. */
+const REVOCATION_RETENTION_MS = 3600_000;
+/** Per-address counters idle this long are forgotten (their failures long since forgiven). */
+const ADDRESS_COUNTER_RETENTION_MS = 7 * 24 * 3600_000;
+
 async function sweepExpired(container: ServiceContainer): Promise<void> {
   const services = await container.get();
   const now = new Date(services.clock.now());
   try {
     const tokens = await services.store.loginTokens.removeExpired(now);
     const codes = await services.store.codes.removeExpired(now);
+    await services.store.revocations.removeOlderThan(new Date(now.getTime() - REVOCATION_RETENTION_MS));
+    await services.store.addressAttempts.removeIdle(new Date(now.getTime() - ADDRESS_COUNTER_RETENTION_MS));
     if (tokens + codes > 0) services.logger.info({ tokens, codes }, 'removed expired login tokens and codes');
   } catch (err) {
     services.logger.warn({ err: String(err) }, 'could not remove expired tokens and codes; will try again');
@@ -78,11 +85,19 @@ export function createServer(options: ServerOptions = {}): GuardServer {
   let readyGuard: TwoFactorGuard | null = null;
   const guard = (): Promise<TwoFactorGuard> => (guardInstance ??= services.get().then((s) => (readyGuard = new TwoFactorGuard(s))));
   const each: SessionEnumerator = (fn) => server.forEachSession(fn);
+  const revocations = new RevocationWatcher({
+    feed: async () => (await services.get()).store.revocations,
+    each,
+    logger: () => server.logger,
+    pollMs: server.options.revocationPollMs,
+    ...(link ? { nudgeOthers: () => link.nudgeRevocations() } : {}),
+  });
+  link?.onRevocationNudge(() => void revocations.sync().catch(() => undefined));
 
   server.addHook(twoFactorHook(services, guard, () => readyGuard));
-  installAccountMethods(server, services, guard, TwoFactorGuard, each);
-  installTwoFactorMethods(server, services, guard, each);
-  installPersonalTokenMethods(server, services, each);
+  installAccountMethods(server, services, guard, TwoFactorGuard, revocations);
+  installTwoFactorMethods(server, services, guard, revocations);
+  installPersonalTokenMethods(server, services, revocations);
   publishOwnUser(server, services);
   installHttpApi(server, services);
   observability.install(services, guard);
@@ -93,12 +108,14 @@ export function createServer(options: ServerOptions = {}): GuardServer {
   server.beforeListen(async () => {
     await link?.start();
     await guard();
+    await revocations.start();
     await sweepExpired(services);
     sweeper = setInterval(() => void sweepExpired(services), SWEEP_INTERVAL_MS);
     sweeper.unref();
   });
   server.afterClose(async () => {
     if (sweeper) clearInterval(sweeper);
+    revocations.stop();
     await services.close();
     await link?.close();
   });

@@ -11,9 +11,16 @@ export interface TwoFactorOptions {
   disableRememberMe?: boolean;
   /** Always ask; ignore a personal token's bypass; fall back to the password when the user has no factor. */
   requireSecondFactor?: boolean;
-  /** Never fall back to the password. */
+  /** Never fall back to the password (wins over `requireSecondFactor`'s fallback). */
   disablePasswordFallback?: boolean;
 }
+
+/**
+ * How a call passed the guard: a code checked in this call (or the call that made it), a
+ * trusted client, or a personal token's bypass. A nested call inherits a pass only when it
+ * covers the nested method's options (`passCovers` in `two-factor/hook.ts`).
+ */
+export type TwoFactorPass = 'code' | 'trust' | 'bypass';
 
 /** `this` inside a method handler. */
 export interface MethodThis {
@@ -23,7 +30,11 @@ export interface MethodThis {
   readonly connection: ConnectionInfo | null;
   readonly isSimulation: false;
   readonly randomSeed: string | undefined;
-  /** True once the 2FA guard checked this call; nested calls made with `this.call` inherit it. */
+  /**
+   * True once the 2FA guard passed this call. Nested calls made with `this.call` inherit the
+   * pass when it was at least as strict as theirs needs (a trusted client does not cover a
+   * `disableRememberMe` method; only a code covers `requireSecondFactor`).
+   */
   readonly twoFactorChecked: boolean;
   /** Let the connection's next message start before this method finishes. */
   unblock(): void;

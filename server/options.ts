@@ -89,12 +89,28 @@ export const DEFAULTS = Object.freeze({
   totpIssuer: 'ddp-guard',
   /** Lifetime of an emailed 2FA code, in ms. @default 600 s */
   emailCodeLifetimeMs: 600_000,
-  /** Failed attempts per user per factor before a lock-out. @default 5 */
+  /** Wrong codes per user per factor that lock it; each further wrong code, until forgiven, locks again for twice as long. @default 5 */
   maxFailedAttempts: 5,
-  /** First lock-out, in ms; each further lock-out doubles it. @default 60 s */
+  /** First lock-out, in ms, of a factor and of passwords. @default 60 s */
   lockoutBaseMs: 60_000,
-  /** Longest lock-out, in ms. @default 24 hours */
-  lockoutMaxMs: 24 * 3600 * 1000,
+  /** Longest lock-out of a factor, in ms. @default 48 hours */
+  lockoutMaxMs: 48 * 3600 * 1000,
+  /** One wrong code of a factor is forgiven per this time, in ms; a success forgives nothing. @default 48 hours */
+  lockoutDecayMs: 48 * 3600 * 1000,
+  /** Wrong passwords for one account from addresses it has not signed in from (and from each address it has) that lock password checks there. @default 10 */
+  passwordMaxFailures: 10,
+  /** Longest password lock-out, in ms. @default 1 hour */
+  passwordLockoutMaxMs: 3600 * 1000,
+  /** One wrong password is forgiven per this time, in ms. @default 1 hour */
+  passwordLockoutDecayMs: 3600 * 1000,
+  /** Wrong passwords from one client address, for any accounts, that lock password checks from it. @default 50 */
+  addressMaxFailures: 50,
+  /** One wrong password from an address is forgiven per this time, in ms. @default 60 s */
+  addressLockoutDecayMs: 60_000,
+  /** How long an address stays known to an account after a right password from it, in ms. @default 30 days */
+  knownAddressMs: 30 * 24 * 3600 * 1000,
+  /** How often a process reads the store's feed of revoked tokens to end the connections that used them (other processes, admin commands), in ms. @default 500 ms */
+  revocationPollMs: 500,
   /** Backup codes issued at enrolment. @default 12 */
   backupCodeCount: 12,
   /** Characters per backup code. @default 10 */
@@ -221,6 +237,14 @@ const CHECKS: { [K in keyof Defaults]: Check } = {
   maxFailedAttempts: integer(1, 1000),
   lockoutBaseMs: integer(1),
   lockoutMaxMs: integer(1),
+  lockoutDecayMs: integer(1),
+  passwordMaxFailures: integer(1, 1000),
+  passwordLockoutMaxMs: integer(1),
+  passwordLockoutDecayMs: integer(1),
+  addressMaxFailures: integer(1, 100_000),
+  addressLockoutDecayMs: integer(1),
+  knownAddressMs: integer(0),
+  revocationPollMs: integer(10),
   backupCodeCount: integer(1, 100),
   backupCodeLength: integer(8, 64),
   metrics: boolean,
@@ -240,6 +264,11 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     if (value === undefined) continue;
     CHECKS[key](key, value);
     resolved[key] = value;
+  }
+  // Every process on a shared database must derive the same keys (TOTP secrets, code hashes,
+  // trust marks): a random secret per process would make one process's enrolments fail on the others.
+  if (/^postgres(ql)?:\/\//i.test(String(resolved.db).trim()) && resolved.secret === null && options.store === undefined) {
+    throw new OptionError('secret', 'a PostgreSQL database is shared by several processes, which must all use the same server secret: set it (DDP_GUARD_SECRET, or "secret" in the config file; at least 32 random bytes as hex, e.g. from `openssl rand -hex 32`)');
   }
   return Object.freeze(resolved) as unknown as ResolvedOptions;
 }

@@ -4,7 +4,7 @@
  * finish synchronously cost no promise.
  */
 import type { Caller } from './caller.js';
-import type { MethodDefinition } from './methods.js';
+import type { MethodDefinition, TwoFactorPass } from './methods.js';
 import type { PublicationDefinition } from './publications/registry.js';
 
 /** A method call on its way to the handler. Hooks may rewrite `params` (the 2FA guard strips its argument). */
@@ -14,8 +14,8 @@ export interface MethodCall {
   params: unknown[];
   readonly definition: MethodDefinition;
   readonly caller: Caller;
-  /** Set by the 2FA guard once the call passed it; inherited by nested in-process calls. */
-  twoFactorChecked: boolean;
+  /** Set by the 2FA guard once the call passed it (how); inherited by nested in-process calls. */
+  twoFactorPass: TwoFactorPass | null;
   readonly randomSeed: string | undefined;
 }
 

@@ -79,7 +79,8 @@ export class TotpPanel {
   async #start(): Promise<void> {
     const done = busy(this.#off);
     try {
-      const { secret, url } = await this.client.account.enableTotp();
+      // Adding a factor asks for the user's current one (or their password) in the code dialog.
+      const { secret, url } = await this.guarded.run(() => this.client.account.enableTotp());
       this.#qr.src = await QRCode.toDataURL(url, { errorCorrectionLevel: 'M', margin: 2, width: 220 });
       this.#secret.textContent = groupKey(secret);
       this.#showError('');

@@ -231,6 +231,8 @@ export interface TwoFactorReset {
   user: UserRecord;
   wasTotpEnabled: boolean;
   wasEmailEnabled: boolean;
+  /** Login tokens removed (sessions signed out: their trust was earned with the old factors). */
+  tokensRemoved: number;
 }
 
 /** Where an administration request came from, for the audit entry. */
@@ -244,8 +246,10 @@ export const CLI_ORIGIN: AdminOrigin = Object.freeze({ clientAddress: null, user
 
 /**
  * Turns off every second factor of a user (for someone who lost their authenticator): TOTP
- * with its secrets and backup codes, email codes (and any pending one), and clears the
- * failed-attempt counters and lock-outs. Audited as `2fa.reset` with the actor.
+ * with its secrets and backup codes, email codes (and any pending one), clears the
+ * failed-attempt counters and lock-outs, and signs out every session (a running server closes
+ * their connections when it reads the store's revocation feed). Audited as `2fa.reset` with
+ * the actor.
  * @param actor who asked (for the audit entry), e.g. the operating-system user of the CLI.
  * @param origin where the request came from. @default {@link CLI_ORIGIN}
  * @throws AdminError `user-not-found`.
@@ -263,6 +267,7 @@ export async function resetUserTwoFactor(
   await store.twoFactor.setEmailEnabled(user.id, false);
   await store.codes.removeForUser(user.id, 'email-2fa');
   for (const factor of TWO_FACTOR_FACTORS) await store.attempts.reset(user.id, factor);
+  const tokensRemoved = await store.loginTokens.removeForUser(user.id);
   await store.audit.append({
     action: '2fa.reset',
     userId: user.id,
@@ -271,5 +276,31 @@ export async function resetUserTwoFactor(
     at: new Date(deps.clock.now()),
     details: { by: actor },
   });
-  return { user, wasTotpEnabled: before.totpEnabled, wasEmailEnabled: before.emailEnabled };
+  return { user, wasTotpEnabled: before.totpEnabled, wasEmailEnabled: before.emailEnabled, tokensRemoved };
+}
+
+/**
+ * Ends every lock-out of a user and forgets their failed attempts (passwords from every
+ * address, every factor). Audited as `account.unlocked` with the actor.
+ * @returns how many counters were cleared.
+ * @throws AdminError `user-not-found`.
+ */
+export async function unlockUser(
+  deps: Pick<AdminDeps, 'store' | 'clock'>,
+  ref: UserRef,
+  actor: string,
+  origin: AdminOrigin = CLI_ORIGIN,
+): Promise<{ user: UserRecord; countersCleared: number }> {
+  const { store } = deps;
+  const user = await getUser(store, ref);
+  const countersCleared = await store.attempts.removeForUser(user.id);
+  await store.audit.append({
+    action: 'account.unlocked',
+    userId: user.id,
+    clientAddress: origin.clientAddress,
+    userAgent: origin.userAgent,
+    at: new Date(deps.clock.now()),
+    details: { by: actor, countersCleared },
+  });
+  return { user, countersCleared };
 }

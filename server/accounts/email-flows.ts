@@ -1,6 +1,7 @@
 /**
  * Email verification and password reset: single-use tokens, stored as keyed hashes, that
- * expire. The mail is sent before the token is stored, so no token exists that nobody received.
+ * expire. The token is stored before its mail leaves (a link followed at once works) and
+ * removed again if the mail cannot be sent, so no token lasts that nobody received.
  */
 import { DdpError } from '../../protocol/errors.js';
 import type { Services } from '../services.js';
@@ -27,9 +28,19 @@ async function sendOrFail(services: Services, message: MailMessage, userId: stri
   }
 }
 
-async function storeToken(services: Services, user: UserRecord, purpose: CodePurpose, token: string, lifetimeMs: number, data: string): Promise<void> {
+/** Store the token, send its mail, and take the token back if the mail could not be sent. */
+async function storeAndSend(services: Services, user: UserRecord, purpose: CodePurpose, token: string, lifetimeMs: number, data: string, message: MailMessage): Promise<void> {
   const now = services.clock.now();
-  await services.store.codes.put({ userId: user.id, purpose, codeHash: codeHash(services, purpose, token), createdAt: new Date(now), expiresAt: new Date(now + lifetimeMs), data });
+  const hash = codeHash(services, purpose, token);
+  await services.store.codes.put({ userId: user.id, purpose, codeHash: hash, createdAt: new Date(now), expiresAt: new Date(now + lifetimeMs), data });
+  try {
+    await sendOrFail(services, message, user.id);
+  } catch (err) {
+    await services.store.codes.consume(user.id, purpose, hash, new Date(now)).catch((cleanup: unknown) => {
+      services.logger.error({ userId: user.id, err: String(cleanup) }, 'could not remove the token of an email that was not sent');
+    });
+    throw err;
+  }
 }
 
 /** Send a verification link (or token) to one of the user's unverified addresses. */
@@ -40,8 +51,7 @@ export async function sendVerificationEmail(services: Services, user: UserRecord
   const token = randomToken(32);
   const url = link(services, 'verify-email', token);
   const mail = verifyEmailMail(url === undefined ? { username: user.username, token } : { username: user.username, url });
-  await sendOrFail(services, { to: email.address, ...mail }, user.id);
-  await storeToken(services, user, 'verify-email', token, services.options.verifyTokenLifetimeMs, email.address);
+  await storeAndSend(services, user, 'verify-email', token, services.options.verifyTokenLifetimeMs, email.address, { to: email.address, ...mail });
 }
 
 /** Mark the address of a verification token as verified; returns the user id. */
@@ -56,8 +66,7 @@ export async function consumeVerificationToken(services: Services, token: string
 export async function sendResetEmail(services: Services, user: UserRecord, address: string): Promise<void> {
   const token = randomToken(32);
   const mail = resetPasswordMail({ username: user.username, token, expiresInMinutes: Math.round(services.options.resetTokenLifetimeMs / 60_000) });
-  await sendOrFail(services, { to: address, ...mail }, user.id);
-  await storeToken(services, user, 'reset-password', token, services.options.resetTokenLifetimeMs, address);
+  await storeAndSend(services, user, 'reset-password', token, services.options.resetTokenLifetimeMs, address, { to: address, ...mail });
 }
 
 /** Use a reset token once; returns the user id. */

@@ -8,25 +8,11 @@ import type { Caller, LoginState } from '../caller.js';
 import type { Services } from '../services.js';
 import type { UserRecord } from '../storage/contract.js';
 import type { TwoFactorGuard } from '../two-factor/guard.js';
-import { passwordDigest, type PasswordHasher } from './password-hasher.js';
-import { randomToken } from '../security/crypto.js';
+import { passwordDigest } from './password-hasher.js';
+import { PasswordBlockedError } from './password-checks.js';
 import { hashToken, issueLoginToken, NEVER_EXPIRES, type LoginResult } from './tokens.js';
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
-// A bcrypt hash of nothing anyone knows, made once per hasher at the configured cost: compared
-// against when the user does not exist or has no password, so every failure takes as long as
-// a wrong password (a fixed cost-10 hash answered faster or slower at any other cost).
-const dummyHashes = new WeakMap<PasswordHasher, Promise<string>>();
-
-function dummyHash(hasher: PasswordHasher): Promise<string> {
-  let hash = dummyHashes.get(hasher);
-  if (!hash) {
-    hash = hasher.hash(passwordDigest(randomToken(32)));
-    dummyHashes.set(hasher, hash);
-    hash.catch(() => dummyHashes.delete(hasher));
-  }
-  return hash;
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -79,13 +65,21 @@ export interface LoginDeps {
   guard: TwoFactorGuard;
 }
 
-/** Check a password; the same 403 for an unknown user and a wrong password. */
-export async function verifyPassword(services: Services, user: UserRecord | null, digest: string): Promise<UserRecord> {
-  const stored = user?.passwordHash ?? null;
-  // Made on the first attempt of any kind, so it is usually ready before the first unknown user.
-  const dummy = dummyHash(services.hasher);
-  const ok = await services.hasher.compare(digest, stored ?? (await dummy));
-  if (!user || user.passwordHash === null || !ok) throw catalogueError('loginFailed');
+/**
+ * Check a password under the account's guessing budget: the same 403 for an unknown user and a
+ * wrong password; Rocket.Chat's "blocked" errors while the account (from where the caller is)
+ * or the caller's address is locked, before any comparison.
+ */
+export async function verifyPassword(guard: TwoFactorGuard, caller: Caller, user: UserRecord | null, digest: string): Promise<UserRecord> {
+  let ok: boolean;
+  try {
+    ok = await guard.passwords.verify(user, digest, caller);
+  } catch (err) {
+    if (!(err instanceof PasswordBlockedError)) throw err;
+    const details = { function: 'Accounts.validateLoginAttempt', timeToReset: err.lockedForMs };
+    throw catalogueError(err.scope === 'ip' ? 'loginBlockedForIp' : 'loginBlockedForUser', undefined, details);
+  }
+  if (!user || !ok) throw catalogueError('loginFailed');
   return user;
 }
 
@@ -119,7 +113,7 @@ export async function login(deps: LoginDeps, caller: Caller, request: unknown): 
   if (!isRecord(inner) || !('user' in inner) || !('password' in inner)) throw new DdpError(400, 'Unrecognized options for login request');
   if (!onlyKeys(inner, ['user', 'password'])) throw catalogueError('matchFailed');
   const digest = passwordToDigest(inner.password);
-  const user = await verifyPassword(services, await findUserBySelector(services, inner.user), digest);
+  const user = await verifyPassword(deps.guard, caller, await findUserBySelector(services, inner.user), digest);
   const emailOrUsername = selectorText(inner.user);
   // Login always asks when the user has a factor, whatever the trust; never the password again.
   await deps.guard.check({

@@ -14,7 +14,7 @@ import { completePasswordLogin, login, passwordToDigest, verifyPassword } from '
 import { callerOf } from '../dispatcher.js';
 import { issueLoginToken, NEVER_EXPIRES, type LoginResult } from './tokens.js';
 import { consumeResetToken, consumeVerificationToken, sendResetEmail, sendVerificationEmail } from './email-flows.js';
-import { closeUserSessions, type SessionEnumerator } from './session-control.js';
+import type { RevocationWatcher } from './revocations.js';
 import { createUserRecord, AdminError } from './admin.js';
 import { ValidationError } from './validation.js';
 
@@ -31,13 +31,13 @@ function requireLogin(caller: Caller): { userId: string; hashedToken: string | n
   return { userId: caller.userId, hashedToken: caller.login?.hashedToken ?? null };
 }
 
-/** Set a password from a sha-256 digest and end every other session of the user. */
-async function setPasswordDigest(services: Services, each: SessionEnumerator, userId: string, digest: string, keepHashedToken: string | null): Promise<void> {
+/** Set a password from a sha-256 digest and end every other session of the user, on every process. */
+async function setPasswordDigest(services: Services, revocations: RevocationWatcher, userId: string, digest: string, keepHashedToken: string | null): Promise<void> {
   const hash = await services.hasher.hash(digest);
   await services.store.users.setPasswordHash(userId, hash);
   await services.store.loginTokens.removeForUser(userId, keepHashedToken ?? undefined);
   await services.store.codes.removeForUser(userId, 'reset-password');
-  closeUserSessions(each, userId, keepHashedToken);
+  await revocations.revoked();
 }
 
 /** Log in after an email link, unless the user has a second factor (a link must not bypass it). */
@@ -49,7 +49,7 @@ async function loginAfterLink(services: Services, guard: typeof TwoFactorGuard, 
   return completePasswordLogin(services, caller, user);
 }
 
-export function installAccountMethods(server: DdpServer, container: ServiceContainer, guard: () => Promise<TwoFactorGuard>, GuardClass: typeof TwoFactorGuard, each: SessionEnumerator): void {
+export function installAccountMethods(server: DdpServer, container: ServiceContainer, guard: () => Promise<TwoFactorGuard>, GuardClass: typeof TwoFactorGuard, revocations: RevocationWatcher): void {
   const svc = (): Promise<Services> => container.get();
   server.methods({
     login: {
@@ -65,8 +65,10 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
       async handler() {
         const caller = callerOf(this);
         const services = await svc();
-        if (caller.login?.kind === 'session') await services.store.loginTokens.remove(caller.login.hashedToken);
+        const login = caller.login;
         await caller.setUser(null, null);
+        // Every other connection resumed with this token ends too, as in Meteor.
+        if (login?.kind === 'session' && (await services.store.loginTokens.remove(login.hashedToken))) await revocations.revoked();
       },
     },
 
@@ -83,7 +85,10 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
         const current = await services.store.loginTokens.find(caller.login.hashedToken);
         if (!current || current.userId !== userId || (current.expiresAt !== null && current.expiresAt.getTime() <= services.clock.now())) throw catalogueError('tokenExpired');
         const issued = await issueLoginToken(services, userId, current.expiresAt);
+        const old = caller.login.hashedToken;
         await caller.setUser(userId, { userId, hashedToken: issued.hashedToken, kind: 'session', bypassTwoFactor: false });
+        // The old token stops working: connections still using it are logged out.
+        if (await services.store.loginTokens.remove(old)) await revocations.revoked();
         return { id: userId, token: issued.token, tokenExpires: issued.expiresAt ?? NEVER_EXPIRES, type: 'resume' } satisfies LoginResult;
       },
     },
@@ -94,8 +99,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
       async handler() {
         const { userId, hashedToken } = requireLogin(callerOf(this));
         const services = await svc();
-        await services.store.loginTokens.removeForUser(userId, hashedToken ?? undefined);
-        closeUserSessions(each, userId, hashedToken);
+        if ((await services.store.loginTokens.removeForUser(userId, hashedToken ?? undefined)) > 0) await revocations.revoked();
       },
     },
 
@@ -148,18 +152,21 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
 
     changePassword: {
       requireUser: true,
-      // Rocket.Chat asks for the second factor here; the old password is already a parameter.
-      twoFactor: { disablePasswordFallback: true },
+      // An account change: the second factor every time, whatever the trust or the token
+      // (a stolen session must not be able to lock the owner out). A user without a factor
+      // proves the old password, a parameter — under the account's password budget.
+      twoFactor: { requireSecondFactor: true, disableRememberMe: true, disablePasswordFallback: true },
       params: [PASSWORD, PASSWORD],
       async handler(oldPassword: unknown, newPassword: unknown) {
         const caller = callerOf(this);
         const { userId, hashedToken } = requireLogin(caller);
         const services = await svc();
         const user = await services.store.users.findById(userId);
-        await verifyPassword(services, user, passwordToDigest(oldPassword)).catch(() => {
-          throw new DdpError(403, 'Incorrect password');
+        await verifyPassword(await guard(), caller, user, passwordToDigest(oldPassword)).catch((err: unknown) => {
+          if (err instanceof DdpError && err.error === 403) throw new DdpError(403, 'Incorrect password');
+          throw err;
         });
-        await setPasswordDigest(services, each, userId, passwordToDigest(newPassword), hashedToken);
+        await setPasswordDigest(services, revocations, userId, passwordToDigest(newPassword), hashedToken);
         await audit(services, 'password.changed', userId, caller);
         return { passwordChanged: true };
       },
@@ -170,8 +177,15 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
       async handler(options: { email: string }) {
         const services = await svc();
         const user = await services.store.users.findByEmail(options.email);
-        // The same answer whether or not the address exists.
-        if (user) await sendResetEmail(services, user, options.email);
+        // The same answer, after the same work, whether or not the address exists: the mail
+        // leaves after the answer, and a delivery failure is logged, never told to the caller.
+        if (user) {
+          setImmediate(() => {
+            sendResetEmail(services, user, options.email).catch((err: unknown) => {
+              services.logger.warn({ userId: user.id, err: String(err) }, 'could not send a password-reset email');
+            });
+          });
+        }
       },
     },
 
@@ -181,7 +195,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
         const services = await svc();
         const digest = passwordToDigest(newPassword);
         const userId = await consumeResetToken(services, token);
-        await setPasswordDigest(services, each, userId, digest, null);
+        await setPasswordDigest(services, revocations, userId, digest, null);
         await audit(services, 'password.reset', userId, callerOf(this));
         return loginAfterLink(services, GuardClass, callerOf(this), userId);
       },

@@ -35,12 +35,13 @@ export function createOutboxMailer(options: OutboxMailerOptions): Mailer {
         // The typings pick the SMTP-pool overload for these options; the runtime result is
         // the stream transport's, whose `message` is a Buffer because of `buffer: true`.
         const info = (await builder.sendMail(messageFields(msg))) as unknown as StreamTransport.SentMessageInfo;
-        await fs.mkdir(dir, { recursive: true });
+        // Mail carries codes and reset tokens: the owner alone reads the folder and its files.
+        await fs.mkdir(dir, { recursive: true, mode: 0o700 });
         const stamp = new Date(clock.now()).toISOString().replace(/[-:.]/g, '');
         const name = `${stamp}-${randomBytes(4).toString('hex')}.eml`;
         // Write under a dot-name then rename, so a folder watcher never sees half a file.
         const tmp = path.join(dir, `.${name}.tmp`);
-        await fs.writeFile(tmp, info.message as Buffer, { flag: 'wx' });
+        await fs.writeFile(tmp, info.message as Buffer, { flag: 'wx', mode: 0o600 });
         await fs.rename(tmp, path.join(dir, name));
       } catch (err) {
         throw outboxError(dir, err);
@@ -48,7 +49,7 @@ export function createOutboxMailer(options: OutboxMailerOptions): Mailer {
     },
     async verify(): Promise<void> {
       try {
-        await fs.mkdir(dir, { recursive: true });
+        await fs.mkdir(dir, { recursive: true, mode: 0o700 });
         await fs.access(dir, fsConstants.W_OK);
       } catch (err) {
         throw outboxError(dir, err);

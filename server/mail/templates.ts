@@ -108,3 +108,37 @@ export function resetPasswordMail({ token, username, expiresInMinutes }: ResetPa
     html: page([escapeHtml(intro), `${escapeHtml(body)}<br><code>${escapeHtml(token)}</code>`, escapeHtml(ignore)]),
   };
 }
+
+/** Input of {@link accountLockedMail}. */
+export interface AccountLockedMailInput {
+  username: string;
+  /** What was locked, in words: "sign-in with a password from new places", "your authenticator app codes". */
+  what: string;
+  /** When the lock-out ends. */
+  until: Date;
+  /** The account page, where the password is changed and other sessions signed out; null when the server has no public URL. */
+  accountUrl: string | null;
+}
+
+/**
+ * The email telling a user that repeated wrong attempts locked part of their account. It
+ * carries no code and no link that signs anyone in: only where to change the password.
+ */
+export function accountLockedMail({ username, what, until, accountUrl }: AccountLockedMailInput): MailContent {
+  const intro = `Hello ${username},`;
+  const body = `after repeated wrong attempts, ${what} is locked until ${until.toISOString()} (UTC).`;
+  const advice = 'If these attempts were not yours, someone may know your password or hold one of your sessions: ' +
+    'change your password and sign out your other sessions' + (accountUrl === null ? ' on the account page.' : ' at');
+  const text = `${intro}\n\n${body}\n\n${advice}${accountUrl === null ? '' : `\n\n${accountUrl}`}\n\nIf they were yours, wait until then or ask your administrator.\n`;
+  const link = accountUrl !== null && isWebUrl(accountUrl) ? `<a href="${escapeHtml(accountUrl)}">${escapeHtml(accountUrl)}</a>` : escapeHtml(accountUrl ?? '');
+  return {
+    subject: 'Your account was locked after repeated wrong attempts',
+    text,
+    html: page([
+      escapeHtml(intro),
+      escapeHtml(body),
+      `${escapeHtml(advice)}${accountUrl === null ? '' : `<br>${link}`}`,
+      escapeHtml('If they were yours, wait until then or ask your administrator.'),
+    ]),
+  };
+}

@@ -22,6 +22,8 @@ interface Channels {
   'user-changed': { o: string; u: string };
   /** `a`: the event's arguments as EJSON text, so dates and binary survive the trip. */
   'stream-event': { o: string; s: string; e: string; a: string };
+  /** Tokens were revoked: read the store's revocation feed now. */
+  'tokens-revoked': { o: string };
 }
 
 /** Options of {@link MultiProcessLink}. */
@@ -52,6 +54,7 @@ export class MultiProcessLink implements StreamRelay {
   private readonly sharedStore: boolean;
   private readonly inFlight = new Set<Promise<unknown>>();
   private streamReceiver: ((stream: string, eventName: string, args: unknown[]) => void) | null = null;
+  private revocationReceiver: (() => void) | null = null;
   /** Up since `start()`: before that, `start()` reports a Redis that does not answer. */
   private started = false;
   private down = false;
@@ -110,6 +113,19 @@ export class MultiProcessLink implements StreamRelay {
     await this.bus.subscribe('stream-event', (m) => {
       if (m.o !== this.origin) this.streamReceiver?.(m.s, m.e, decode(m.a) as unknown[]);
     });
+    await this.bus.subscribe('tokens-revoked', (m) => {
+      if (m.o !== this.origin) this.revocationReceiver?.();
+    });
+  }
+
+  /** What to do when another process revoked tokens (read the feed at once instead of at the next poll). */
+  onRevocationNudge(fn: () => void): void {
+    this.revocationReceiver = fn;
+  }
+
+  /** This process revoked tokens: the others should read the feed now. */
+  nudgeRevocations(): void {
+    this.send('tokens-revoked', { o: this.origin });
   }
 
   /** Where stream events from other processes go. */

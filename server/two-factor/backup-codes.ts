@@ -48,3 +48,11 @@ export function generateBackupCodes(
 export function normalizeBackupCode(input: string): string {
   return input.trim().replace(/[\s-]+/g, '').toLowerCase();
 }
+
+/**
+ * Whether `input` can only be a backup code (it has the backup codes' length once normalized):
+ * the guard counts such guesses apart from TOTP codes, which are shorter.
+ */
+export function isBackupCodeShaped(input: string, length: number): boolean {
+  return normalizeBackupCode(input).length === length;
+}

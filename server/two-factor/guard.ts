@@ -1,17 +1,22 @@
 /**
  * The two-factor guard: Rocket.Chat's `checkCodeForUser`, without its weaknesses. Trust rules,
- * factor selection, attempt limits with a doubling lock-out, and Rocket.Chat's error shapes.
+ * factor selection, attempt limits with a doubling lock-out that decays, and Rocket.Chat's
+ * error shapes.
  */
 import { DdpError, catalogueError } from '../../protocol/errors.js';
 import { isTwoFactorMethod, type TwoFactorErrorDetails, type TwoFactorMethod } from '../../protocol/two-factor.js';
 import type { Caller } from '../caller.js';
-import type { TwoFactorOptions } from '../methods.js';
+import type { TwoFactorOptions, TwoFactorPass } from '../methods.js';
 import type { Services } from '../services.js';
 import type { TwoFactorState, UserRecord } from '../storage/contract.js';
 import { audit } from '../audit.js';
-import { emailFactor, passwordFactor, totpFactor, verifiedAddresses, type ChallengeData, type Factor, type VerifyOutcome } from './factors.js';
+import { factorPolicy } from '../security/attempt-policies.js';
+import { PasswordBlockedError, PasswordChecks } from '../accounts/password-checks.js';
+import { noticeLockout } from '../accounts/lock-notice.js';
+import { emailFactor, totpFactor, verifiedAddresses, type ChallengeData, type Factor, type VerifyOutcome } from './factors.js';
+import { isBackupCodeShaped } from './backup-codes.js';
 import { KeyedSerializer } from './serial.js';
-import { isTrusted, rememberClient, trustedFromMemory } from './trust.js';
+import { isTrusted, rememberClient, trustedFromMemory, type TrustVerdict } from './trust.js';
 
 export interface GuardRequest {
   user: UserRecord;
@@ -29,16 +34,35 @@ export interface GuardRequest {
   trustChecked?: boolean;
 }
 
+/**
+ * The counters a code is counted on: one per factor, and backup codes apart from TOTP codes —
+ * guessing a backup code is hopeless, so a TOTP lock-out (an attacker's doing, as likely as
+ * not) leaves the owner their backup codes.
+ */
+export type AttemptCounter = 'totp' | 'backup' | 'email' | 'password';
+
+/** What every step of one check needs to know, so errors carry the same details throughout. */
+export interface CheckContext {
+  readonly user: UserRecord;
+  readonly caller: Caller;
+  /** The user's enabled factors, in order of preference (`availableMethods` on the wire). */
+  readonly available: TwoFactorMethod[];
+  readonly emailOrUsername?: string;
+}
+
 /** Observers of guard outcomes (metrics). */
 export type GuardEvent = 'required' | 'ok' | 'invalid' | 'locked' | 'replay' | 'trusted';
 
 export class TwoFactorGuard {
-  private readonly factors: Record<TwoFactorMethod, Factor>;
+  /** Every password check (login, `changePassword`, the fallback below) under one budget. */
+  readonly passwords: PasswordChecks;
+  private readonly factors: Record<'totp' | 'email', Factor>;
   private readonly listeners: ((event: GuardEvent, factor: TwoFactorMethod | null) => void)[] = [];
   private readonly serial = new KeyedSerializer();
 
   constructor(private readonly services: Services) {
-    this.factors = { totp: totpFactor(services), email: emailFactor(services), password: passwordFactor(services) };
+    this.factors = { totp: totpFactor(services), email: emailFactor(services) };
+    this.passwords = new PasswordChecks(services);
   }
 
   onEvent(fn: (event: GuardEvent, factor: TwoFactorMethod | null) => void): void {
@@ -57,130 +81,164 @@ export class TwoFactorGuard {
     return out;
   }
 
-  /** Pass, or throw `totp-required` / `totp-invalid` / `totp-max-attempts`. */
-  /**
-   * The trust rules alone (a trusted client, a bypass token): true when the caller may skip the
-   * check. Needs no user record, so the hook asks this first: a trusted call costs one token
-   * lookup and an HMAC.
-   */
   /** {@link trusts} when it needs no store lookup; `undefined` otherwise. */
-  trustsFromMemory(caller: Caller, options: TwoFactorOptions): boolean | undefined {
+  trustsFromMemory(caller: Caller, options: TwoFactorOptions): TrustVerdict | undefined {
     const quick = trustedFromMemory(this.services, caller, options);
-    if (quick === true) this.emit('trusted', null);
+    if (quick) this.emit('trusted', null);
     return quick;
   }
 
-  async trusts(caller: Caller, options: TwoFactorOptions): Promise<boolean> {
-    if (!(await isTrusted(this.services, caller, options))) return false;
-    this.emit('trusted', null);
-    return true;
-  }
-
-  async check(request: GuardRequest): Promise<void> {
-    const { user, caller, options } = request;
-    const isLogin = request.isLogin === true;
-    if (!isLogin && request.trustChecked !== true && (await this.trusts(caller, options))) return;
-    const state = await this.services.store.twoFactor.get(user.id);
-    const available = TwoFactorGuard.availableMethods(user, state);
-    const fallbackAllowed = !isLogin && user.passwordHash !== null && (options.requireSecondFactor === true || !options.disablePasswordFallback);
-    // The client's choice counts only if the user has that factor: nothing is sent or verified otherwise.
-    const named = request.method !== undefined && request.method !== '' ? request.method : undefined;
-    const namedIsValid = named !== undefined && isTwoFactorMethod(named)
-      && (available.includes(named) || (named === 'password' && available.length === 0 && fallbackAllowed));
-    let selected: TwoFactorMethod | undefined = namedIsValid ? (named as TwoFactorMethod) : available[0];
-    if (selected === undefined) {
-      if (!fallbackAllowed) {
-        if (options.requireSecondFactor && !isLogin) throw this.error('totpRequired', 'password', { codeGenerated: false }, request, available);
-        return; // the user has no factor and this method needs none beyond the login
-      }
-      selected = 'password';
-    }
-    const factor = this.factors[selected];
-    const code = request.code;
-    if (code !== undefined && code !== '' && named !== undefined && !namedIsValid) {
-      this.emit('invalid', selected);
-      throw this.error('totpInvalid', selected, { codeGenerated: false }, request, available);
-    }
-    if (code === undefined || code === '') {
-      await this.refuseIfLocked(user, selected, request, available);
-      const data = await factor.challenge(user, state);
-      this.emit('required', selected);
-      throw this.error('totpRequired', selected, data, request, available);
-    }
-    const invalidData = selected === 'email' ? () => this.emailDataAfterFailure(user, state) : undefined;
-    await this.verifyLimited(user, selected, caller, request, available, () => factor.verify(user, state, code), invalidData);
-    if (!options.disableRememberMe && !isLogin) await rememberClient(this.services, caller);
+  /**
+   * The trust rules alone (a trusted client, a bypass token): how the caller may skip the
+   * check, or false. Needs no user record, so the hook asks this first: a trusted call costs
+   * one token lookup and an HMAC.
+   */
+  async trusts(caller: Caller, options: TwoFactorOptions): Promise<TrustVerdict> {
+    const verdict = await isTrusted(this.services, caller, options);
+    if (verdict) this.emit('trusted', null);
+    return verdict;
   }
 
   /**
-   * Verify a code under the factor's attempt limit: refused while the factor is locked, a
-   * failure counted (see {@link recordFailure}), a success resets the count. Verifications of
-   * one user's factor run one at a time, so parallel guesses are counted before the next one
-   * is tried.
+   * Pass, or throw `totp-required` / `totp-invalid` / `totp-max-attempts`. Resolves with how
+   * the call passed, or null when the user has no factor and the method needs none.
    */
-  async verifyLimited(user: UserRecord, factor: TwoFactorMethod, caller: Caller, request: Pick<GuardRequest, 'emailOrUsername'>, available: TwoFactorMethod[], verify: () => Promise<VerifyOutcome>, invalidData?: () => Promise<ChallengeData>): Promise<void> {
-    return this.serial.run(`${user.id}\u0000${factor}`, async () => {
-      await this.refuseIfLocked(user, factor, request, available);
+  async check(request: GuardRequest): Promise<TwoFactorPass | null> {
+    const { user, caller, options } = request;
+    const isLogin = request.isLogin === true;
+    const code = request.code === '' ? undefined : request.code;
+    // A code the client sends is checked, trusted or not: a nested call that asks for more
+    // than trust gets its answer through the outer call.
+    if (!isLogin && code === undefined && request.trustChecked !== true) {
+      const trusted = await this.trusts(caller, options);
+      if (trusted) return trusted;
+    }
+    const state = await this.services.store.twoFactor.get(user.id);
+    const ctx: CheckContext = {
+      user, caller,
+      available: TwoFactorGuard.availableMethods(user, state),
+      ...(request.emailOrUsername === undefined ? {} : { emailOrUsername: request.emailOrUsername }),
+    };
+    // The password fallback: for a user without a factor, unless the method (or login) forbids it.
+    const fallbackAllowed = !isLogin && user.passwordHash !== null && !options.disablePasswordFallback;
+    // The client's choice counts only if the user has that factor: nothing is sent or verified otherwise.
+    const named = request.method !== undefined && request.method !== '' ? request.method : undefined;
+    const namedIsValid = named !== undefined && isTwoFactorMethod(named)
+      && (ctx.available.includes(named) || (named === 'password' && ctx.available.length === 0 && fallbackAllowed));
+    let selected: TwoFactorMethod | undefined = namedIsValid ? (named as TwoFactorMethod) : ctx.available[0];
+    if (selected === undefined) {
+      if (fallbackAllowed) selected = 'password';
+      // A user with nothing to prove (no factor, no password) cannot pass a method that
+      // requires a second factor — unless the method forbids the fallback because it checks a
+      // secret itself (`changePassword` takes the old password).
+      else if (options.requireSecondFactor && !options.disablePasswordFallback && !isLogin) throw this.error('totpRequired', 'password', { codeGenerated: false }, ctx);
+      else return null;
+    }
+    if (code !== undefined && named !== undefined && !namedIsValid) {
+      this.emit('invalid', selected);
+      throw this.error('totpInvalid', selected, { codeGenerated: false }, ctx);
+    }
+    if (selected === 'password') {
+      await this.checkPassword(ctx, code);
+    } else {
+      const factor = this.factors[selected];
+      const counter: AttemptCounter = selected === 'totp' && code !== undefined && isBackupCodeShaped(code, this.services.options.backupCodeLength) ? 'backup' : selected;
+      if (code === undefined) {
+        await this.refuseIfLocked(ctx, selected, selected);
+        const data = await factor.challenge(user, state);
+        this.emit('required', selected);
+        throw this.error('totpRequired', selected, data, ctx);
+      }
+      const invalidData = selected === 'email' ? () => factor.challenge(user, state) : undefined;
+      await this.verifyLimited(ctx, selected, counter, () => factor.verify(user, state, code), invalidData);
+    }
+    if (!options.disableRememberMe && !isLogin) await rememberClient(this.services, caller);
+    return 'code';
+  }
+
+  /** The password fallback: the account's password budget, answered in the guard's shapes. */
+  private async checkPassword(ctx: CheckContext, code: string | undefined): Promise<void> {
+    if (code === undefined) {
+      this.emit('required', 'password');
+      throw this.error('totpRequired', 'password', { codeGenerated: false }, ctx);
+    }
+    const digest = code.trim().toLowerCase();
+    let ok: boolean;
+    try {
+      ok = /^[0-9a-f]{64}$/.test(digest) && (await this.passwords.verify(ctx.user, digest, ctx.caller));
+    } catch (err) {
+      if (!(err instanceof PasswordBlockedError)) throw err;
+      this.emit('locked', 'password');
+      throw this.error('totpMaxAttempts', 'password', { codeGenerated: false }, ctx, err.lockedForMs);
+    }
+    if (!ok) {
+      this.emit('invalid', 'password');
+      throw this.error('totpInvalid', 'password', { codeGenerated: false }, ctx);
+    }
+    this.emit('ok', 'password');
+  }
+
+  /**
+   * Verify a code under its counter's attempt limit: refused while locked, a failure counted
+   * (see {@link recordFailure}). A success forgives nothing: only time does, so the owner
+   * signing in daily does not reset what an attacker has spent. Verifications of one user's
+   * counter run one at a time, so parallel guesses are counted before the next one is tried.
+   */
+  async verifyLimited(ctx: CheckContext, factor: TwoFactorMethod, counter: AttemptCounter, verify: () => Promise<VerifyOutcome>, invalidData?: () => Promise<ChallengeData>): Promise<void> {
+    return this.serial.run(`${ctx.user.id}\u0000${counter}`, async () => {
+      await this.refuseIfLocked(ctx, factor, counter);
       const outcome = await verify();
       if (outcome === 'ok') {
-        await this.services.store.attempts.reset(user.id, factor);
         this.emit('ok', factor);
         return;
       }
       if (outcome === 'replay') {
         this.emit('replay', factor);
-        await audit(this.services, '2fa.replay-rejected', user.id, caller, { factor });
+        await audit(this.services, '2fa.replay-rejected', ctx.user.id, ctx.caller, { factor });
       }
-      return this.recordFailure(user, factor, caller, request, available, invalidData);
+      return this.recordFailure(ctx, factor, counter, invalidData);
     });
   }
 
   /**
-   * Refuse with `totp-max-attempts` (and `lockedFor`) while `factor` is locked for this user.
+   * Refuse with `totp-max-attempts` (and `lockedFor`) while `counter` is locked for this user.
    * Called before anything is sent or verified, so even the right code is refused.
    */
-  async refuseIfLocked(user: UserRecord, factor: TwoFactorMethod, request: Pick<GuardRequest, 'emailOrUsername'>, available: TwoFactorMethod[]): Promise<void> {
+  async refuseIfLocked(ctx: CheckContext, factor: TwoFactorMethod, counter: AttemptCounter): Promise<void> {
     const now = this.services.clock.now();
-    const attempts = await this.services.store.attempts.get(user.id, factor, new Date(now));
+    const attempts = await this.services.store.attempts.get(ctx.user.id, counter, new Date(now));
     if (attempts.lockedUntil !== null && attempts.lockedUntil.getTime() > now) {
       this.emit('locked', factor);
-      throw this.error('totpMaxAttempts', factor, { codeGenerated: false }, request, available, attempts.lockedUntil.getTime() - now);
+      throw this.error('totpMaxAttempts', factor, { codeGenerated: false }, ctx, attempts.lockedUntil.getTime() - now);
     }
   }
 
   /**
-   * Count a failed attempt at `factor` (atomically, in the store) and throw: `totp-max-attempts`
-   * when this failure started a lock-out (audited), `totp-invalid` otherwise. `invalidData`
-   * gives the details of `totp-invalid` (the email factor reports its active code).
+   * Count a failed attempt (atomically, in the store) and throw: `totp-max-attempts` when this
+   * failure started a lock-out (audited, and the owner is told by mail), `totp-invalid`
+   * otherwise. `invalidData` gives the details of `totp-invalid` (the email factor reports its
+   * active code).
    */
-  async recordFailure(user: UserRecord, factor: TwoFactorMethod, caller: Caller, request: Pick<GuardRequest, 'emailOrUsername'>, available: TwoFactorMethod[], invalidData?: () => Promise<ChallengeData>): Promise<never> {
+  private async recordFailure(ctx: CheckContext, factor: TwoFactorMethod, counter: AttemptCounter, invalidData?: () => Promise<ChallengeData>): Promise<never> {
     const now = this.services.clock.now();
-    const after = await this.services.store.attempts.recordFailure(user.id, factor, new Date(now), {
-      maxFailures: this.services.options.maxFailedAttempts,
-      baseLockMs: this.services.options.lockoutBaseMs,
-      maxLockMs: this.services.options.lockoutMaxMs,
-    });
+    const after = await this.services.store.attempts.recordFailure(ctx.user.id, counter, new Date(now), factorPolicy(this.services.options));
     if (after.lockedUntil !== null && after.lockedUntil.getTime() > now) {
       this.emit('locked', factor);
-      await audit(this.services, '2fa.locked-out', user.id, caller, { factor, lockedUntil: after.lockedUntil.toISOString(), lockCount: after.lockCount });
-      throw this.error('totpMaxAttempts', factor, { codeGenerated: false }, request, available, after.lockedUntil.getTime() - now);
+      await audit(this.services, '2fa.locked-out', ctx.user.id, ctx.caller, { factor: counter, lockedUntil: after.lockedUntil.toISOString(), lockCount: after.lockCount });
+      noticeLockout(this.services, ctx.user, counter, after.lockedUntil, ctx.caller);
+      throw this.error('totpMaxAttempts', factor, { codeGenerated: false }, ctx, after.lockedUntil.getTime() - now);
     }
     this.emit('invalid', factor);
     const data = invalidData ? await invalidData() : { codeGenerated: false };
-    throw this.error('totpInvalid', factor, data, request, available);
+    throw this.error('totpInvalid', factor, data, ctx);
   }
 
-  /** After a wrong email code: a new code is sent only if none is active any more. */
-  private async emailDataAfterFailure(user: UserRecord, state: TwoFactorState): Promise<ChallengeData> {
-    return this.factors.email.challenge(user, state);
-  }
-
-  private error(kind: 'totpRequired' | 'totpInvalid' | 'totpMaxAttempts', method: TwoFactorMethod, data: ChallengeData, request: Pick<GuardRequest, 'emailOrUsername'>, available: TwoFactorMethod[], lockedFor?: number): DdpError {
+  private error(kind: 'totpRequired' | 'totpInvalid' | 'totpMaxAttempts', method: TwoFactorMethod, data: ChallengeData, ctx: Pick<CheckContext, 'available' | 'emailOrUsername'>, lockedFor?: number): DdpError {
     // Rocket.Chat's key order: method, the factor's data, then availableMethods.
     const details: TwoFactorErrorDetails = { method, codeGenerated: data.codeGenerated } as TwoFactorErrorDetails;
     if (data.codeExpires !== undefined) details.codeExpires = data.codeExpires;
-    if (request.emailOrUsername !== undefined) details.emailOrUsername = request.emailOrUsername;
-    details.availableMethods = available;
+    if (ctx.emailOrUsername !== undefined) details.emailOrUsername = ctx.emailOrUsername;
+    details.availableMethods = ctx.available;
     if (lockedFor !== undefined) details.lockedFor = lockedFor;
     return catalogueError(kind, undefined, details);
   }

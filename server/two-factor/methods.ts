@@ -10,11 +10,11 @@ import type { Caller } from '../caller.js';
 import { callerOf } from '../dispatcher.js';
 import { Match } from '../match.js';
 import { audit } from '../audit.js';
-import { closeUserSessions, type SessionEnumerator } from '../accounts/session-control.js';
+import type { RevocationWatcher } from '../accounts/revocations.js';
 import { generateTotpSecret, totpKeyUri, verifyTotp } from './totp.js';
 import { generateBackupCodes } from './backup-codes.js';
 import { codeHash, openTotpSecret, sendEmailCode, verifiedAddresses } from './factors.js';
-import type { TwoFactorGuard } from './guard.js';
+import { TwoFactorGuard } from './guard.js';
 
 const CODE = Match.Text(128, 1);
 
@@ -32,7 +32,14 @@ function newBackupCodes(services: Services): { codes: string[]; hashes: string[]
   return { codes, hashes: codes.map((c) => codeHash(services, 'backup', c)) };
 }
 
-export function installTwoFactorMethods(server: DdpServer, container: ServiceContainer, guard: () => Promise<TwoFactorGuard>, each: SessionEnumerator): void {
+/**
+ * Adding or changing a factor, or what receives codes: the user's existing factor every time
+ * (never a trusted client, never a personal token's bypass), or the password when they have
+ * none. A stolen session token cannot add the attacker's authenticator.
+ */
+const FACTOR_CHANGE = Object.freeze({ requireSecondFactor: true, disableRememberMe: true });
+
+export function installTwoFactorMethods(server: DdpServer, container: ServiceContainer, guard: () => Promise<TwoFactorGuard>, revocations: RevocationWatcher): void {
   const svc = (): Promise<Services> => container.get();
   // Checking a code passed as the method's own parameter: the guard's rules (lock-out,
   // replay, attempts) with TOTP or a backup code, never trust — neither a trusted client nor
@@ -52,6 +59,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
   server.methods({
     '2fa:enable': {
       requireUser: true,
+      twoFactor: FACTOR_CHANGE,
       params: [],
       async handler() {
         const services = await svc();
@@ -80,7 +88,8 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         // limited, and a lock-out refuses even the right code until it ends.
         const pending = state.pendingTotpSecret;
         const confirmed: { step: number | null } = { step: null };
-        await (await guard()).verifyLimited(user, 'totp', caller, {}, [], async () => {
+        const ctx = { user, caller, available: TwoFactorGuard.availableMethods(user, state) };
+        await (await guard()).verifyLimited(ctx, 'totp', 'totp', async () => {
           confirmed.step = verifyTotp(openTotpSecret(services, user, pending), code, services.clock.now(), services.options.totpWindow);
           return confirmed.step === null ? 'invalid' : 'ok';
         });
@@ -91,7 +100,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         await services.store.twoFactor.recordTotpStep(user.id, step);
         const keep = caller.login?.kind === 'session' ? caller.login.hashedToken : null;
         await services.store.loginTokens.removeForUser(user.id, keep ?? undefined);
-        closeUserSessions(each, user.id, keep);
+        await revocations.revoked();
         await audit(services, 'totp.enabled', user.id, caller);
         services.userEvents.changed(user.id);
         return { codes };
@@ -140,7 +149,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
 
     '2fa:enableEmail': {
       requireUser: true,
-      twoFactor: true,
+      twoFactor: FACTOR_CHANGE,
       params: [],
       async handler() {
         const services = await svc();
@@ -157,7 +166,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
     '2fa:disableEmail': {
       requireUser: true,
       // Always asks (SPEC §3): neither a trusted client nor a personal token's bypass.
-      twoFactor: { disableRememberMe: true, requireSecondFactor: true },
+      twoFactor: FACTOR_CHANGE,
       params: [],
       async handler() {
         const services = await svc();

@@ -12,7 +12,7 @@ import { randomToken } from '../security/crypto.js';
 import { StoreConflictError } from '../storage/errors.js';
 import type { PersonalTokenRecord } from '../storage/contract.js';
 import { hashToken } from '../accounts/tokens.js';
-import { closeTokenSessions, type SessionEnumerator } from '../accounts/session-control.js';
+import type { RevocationWatcher } from '../accounts/revocations.js';
 
 const NAME = Match.Text(100, 1);
 
@@ -27,7 +27,13 @@ async function existingToken(services: Services, userId: string, name: string): 
   return token;
 }
 
-export function installPersonalTokenMethods(server: DdpServer, container: ServiceContainer, each: SessionEnumerator): void {
+/**
+ * Minting, renewing or revoking a token asks for the second factor every time: not a bypass
+ * token, not a trusted client (a stolen session must not mint itself a way back in).
+ */
+const TOKEN_CHANGE = Object.freeze({ requireSecondFactor: true, disableRememberMe: true });
+
+export function installPersonalTokenMethods(server: DdpServer, container: ServiceContainer, revocations: RevocationWatcher): void {
   const svc = (): Promise<Services> => container.get();
   const userIdOf = (userId: string | null): string => {
     if (userId === null) throw catalogueError('notLoggedIn');
@@ -37,8 +43,7 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
   server.methods({
     'personalAccessTokens:generateToken': {
       requireUser: true,
-      // A bypass token must not mint, renew or revoke tokens without a code.
-      twoFactor: { requireSecondFactor: true },
+      twoFactor: TOKEN_CHANGE,
       params: [{ tokenName: NAME, bypassTwoFactor: Match.Optional(Boolean) }],
       async handler({ tokenName, bypassTwoFactor }: { tokenName: string; bypassTwoFactor?: boolean }) {
         const services = await svc();
@@ -57,16 +62,15 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
 
     'personalAccessTokens:regenerateToken': {
       requireUser: true,
-      // A bypass token must not mint, renew or revoke tokens without a code.
-      twoFactor: { requireSecondFactor: true },
+      twoFactor: TOKEN_CHANGE,
       params: [{ tokenName: NAME }],
       async handler({ tokenName }: { tokenName: string }) {
         const services = await svc();
         const userId = userIdOf(this.userId);
-        const old = await existingToken(services, userId, tokenName);
+        await existingToken(services, userId, tokenName);
         const token = randomToken(32);
         await services.store.personalTokens.replace(userId, tokenName, hashToken(token), new Date(services.clock.now()));
-        closeTokenSessions(each, old.hashedToken);
+        await revocations.revoked();
         await audit(services, 'token.regenerated', userId, callerOf(this), { name: tokenName });
         return token;
       },
@@ -74,15 +78,14 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
 
     'personalAccessTokens:removeToken': {
       requireUser: true,
-      // A bypass token must not mint, renew or revoke tokens without a code.
-      twoFactor: { requireSecondFactor: true },
+      twoFactor: TOKEN_CHANGE,
       params: [{ tokenName: NAME }],
       async handler({ tokenName }: { tokenName: string }) {
         const services = await svc();
         const userId = userIdOf(this.userId);
-        const old = await existingToken(services, userId, tokenName);
+        await existingToken(services, userId, tokenName);
         if (!(await services.store.personalTokens.remove(userId, tokenName))) throw tokenMissing();
-        closeTokenSessions(each, old.hashedToken);
+        await revocations.revoked();
         await audit(services, 'token.removed', userId, callerOf(this), { name: tokenName });
         return true;
       },

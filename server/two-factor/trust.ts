@@ -5,7 +5,7 @@
  */
 import type { Caller } from '../caller.js';
 import type { Services } from '../services.js';
-import type { TwoFactorOptions } from '../methods.js';
+import type { TwoFactorOptions, TwoFactorPass } from '../methods.js';
 import { constantTimeEqual, hmacHex } from '../security/crypto.js';
 
 /** A connection's user-agent and address never change: its fingerprint is computed once. */
@@ -20,11 +20,14 @@ export function fingerprint(services: Services, caller: Caller): string {
   return value;
 }
 
+/** How the trust rules let a caller skip the check, or `false`. */
+export type TrustVerdict = Exclude<TwoFactorPass, 'code'> | false;
+
 /**
  * Whether the caller may skip the check: a personal token with bypass (unless the method
  * requires a second factor), or a session token trusted for this very client, not expired.
  */
-export async function isTrusted(services: Services, caller: Caller, options: TwoFactorOptions): Promise<boolean> {
+export async function isTrusted(services: Services, caller: Caller, options: TwoFactorOptions): Promise<TrustVerdict> {
   const quick = trustedFromMemory(services, caller, options);
   if (quick !== undefined) return quick;
   const login = caller.login!;
@@ -34,7 +37,7 @@ export async function isTrusted(services: Services, caller: Caller, options: Two
   if (until <= services.clock.now()) return false;
   if (!constantTimeEqual(token.trust.fingerprint, fingerprint(services, caller))) return false;
   caller.twoFactorTrust = { hashedToken: login.hashedToken, until };
-  return true;
+  return 'trust';
 }
 
 /**
@@ -42,13 +45,13 @@ export async function isTrusted(services: Services, caller: Caller, options: Two
  * a bypass token, or a trust mark of this very token already verified and not expired.
  * `undefined` means: look at the store.
  */
-export function trustedFromMemory(services: Services, caller: Caller, options: TwoFactorOptions): boolean | undefined {
+export function trustedFromMemory(services: Services, caller: Caller, options: TwoFactorOptions): TrustVerdict | undefined {
   const login = caller.login;
   if (!login || options.requireSecondFactor) return false;
-  if (login.kind === 'personal') return login.bypassTwoFactor;
+  if (login.kind === 'personal') return login.bypassTwoFactor ? 'bypass' : false;
   if (options.disableRememberMe || services.options.trustedClientMs === 0) return false;
   const memo = caller.twoFactorTrust;
-  if (memo && memo.hashedToken === login.hashedToken && memo.until > services.clock.now()) return true;
+  if (memo && memo.hashedToken === login.hashedToken && memo.until > services.clock.now()) return 'trust';
   return undefined;
 }
 

@@ -83,7 +83,12 @@ describe('account page in headless Chromium', function () {
     await page.locator('#totp-state', { hasText: 'Off' }).waitFor();
     await screenshot(page, '02-signed-in');
 
+    // Adding a factor proves the one the user has: with none yet, the password.
     await page.click('#totp-start');
+    const dialog = page.locator('#code-dialog');
+    await dialog.waitFor();
+    expect(await dialog.locator('#code-title').textContent()).to.equal('Confirm your password');
+    await answerDialog(page, PASSWORD);
     await page.locator('#totp-enrol').waitFor();
     const src = await page.getAttribute('#totp-qr', 'src');
     expect(src, 'the QR code is a data: image').to.match(/^data:image\/png;base64,/);

@@ -84,7 +84,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const world: World = { server, clock, sink, pageUrl: `http://127.0.0.1:${port}/account/`, username, email };
   if (options.totp || options.email) {
     const client = await connectClient(server, {
-      // Email first, while the user has no factor: the guard asks for the password fallback.
+      // Adding a factor proves the one the user has: the password while they have none, then
+      // the authenticator app.
       onTwoFactorRequired: ({ details }) => {
         if (details.method === 'password') return { code: sha256Hex(PASSWORD), method: 'password' };
         if (details.method === 'totp' && world.secret) return { code: nextTotp(world) };
@@ -92,12 +93,12 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       },
     });
     await client.loginWithPassword(username, PASSWORD);
-    if (options.email) await client.account.enableEmailCodes();
     if (options.totp) {
-      const { secret, backupCodes } = await enrolTotp(client, clock);
+      const { secret, backupCodes } = await enrolTotp(client, clock, { code: sha256Hex(PASSWORD), method: 'password' });
       world.secret = secret;
       world.backupCodes = backupCodes;
     }
+    if (options.email) await client.account.enableEmailCodes();
     client.close();
   }
   return world;

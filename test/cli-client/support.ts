@@ -115,7 +115,7 @@ export async function enrolTotp(url: string, username: string): Promise<string> 
   const client = await within(connectNode(url, { reconnect: false }), 5_000, 'the client to connect');
   try {
     await within(client.loginWithPassword(username, PASSWORD), 5_000, 'the login');
-    const { secret } = await within(client.account.enableTotp(), 5_000, '2fa:enable');
+    const { secret } = await within(client.account.enableTotp({ code: PASSWORD_DIGEST, method: 'password' }), 5_000, '2fa:enable');
     await within(client.account.confirmTotp(generateTotpCode(secret, Date.now() - STEP_MS)), 5_000, '2fa:validateTempToken');
     return secret;
   } finally {

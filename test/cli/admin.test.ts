@@ -17,7 +17,7 @@ import { ManualClock } from '../../server/clock.js';
 import { createMemoryStore } from '../../server/storage/memory.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
-const POLICY = { maxFailures: 5, baseLockMs: 60_000, maxLockMs: 3_600_000 };
+const POLICY = { maxFailures: 5, baseLockMs: 60_000, maxLockMs: 3_600_000, decayMs: 3_600_000 };
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -215,7 +215,7 @@ describe('accounts/admin', () => {
       expect(state).to.deep.include({ totpEnabled: false, totpSecret: null, emailEnabled: false, backupCodesRemaining: 0 });
       expect(await store.codes.findActive(alice.id, 'email-2fa', now)).to.equal(null);
       for (const factor of ['totp', 'email', 'password', 'backup']) {
-        expect(await store.attempts.get(alice.id, factor, now)).to.deep.equal({ failures: 0, lockedUntil: null, lockCount: 0 });
+        expect(await store.attempts.get(alice.id, factor, now)).to.deep.equal({ failures: 0, lockedUntil: null, lockCount: 0, decayFrom: null });
       }
       const audit = await store.audit.list({ userId: alice.id });
       expect(audit).to.have.length(1);

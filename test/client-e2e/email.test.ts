@@ -78,12 +78,15 @@ describe('client e2e: email codes', () => {
     const { store } = await server.services.get();
     expect((await store.twoFactor.get(userId)).emailEnabled).to.equal(true);
 
-    // 2. With TOTP enrolled too, TOTP is preferred and email is offered.
-    const { secret } = await enrolTotp(client, clock);
+    // 2. Adding TOTP proves the factor the user has now: a mailed code, asked through the callback.
+    answer = async () => ({ code: await codeFromMail(sink, 0) });
+    const { secret } = await enrolTotp(client, clock, null);
+    expect(challenges.at(-1)!.details).to.deep.include({ method: 'email', availableMethods: ['email'] });
+    // With TOTP enrolled too, TOTP is preferred and email is offered.
     answer = async () => ({ code: totpNow(secret, clock) });
     expect(await within(client.call('guarded', 1), 5_000, 'guarded call with TOTP')).to.deep.equal({ ok: 1 });
     expect(challenges.at(-1)!.details).to.deep.include({ method: 'totp', availableMethods: ['totp', 'email'] });
-    expect(sink.messages).to.have.length(0);
+    expect(sink.messages).to.have.length(1);
 
     // 3. TOTP off (with a code of a new step): email is the only factor left.
     clock.advance(STEP_MS);
@@ -92,7 +95,7 @@ describe('client e2e: email codes', () => {
 
     // 4. A guarded call: the server mails a code; the test reads it from the sink.
     challenges = [];
-    answer = async () => ({ code: await codeFromMail(sink, 0) });
+    answer = async () => ({ code: await codeFromMail(sink, 1) });
     expect(await within(client.call('guarded', 2), 8_000, 'guarded call with an email code')).to.deep.equal({ ok: 2 });
     expect(challenges).to.have.length(1);
     const challenge = challenges[0]!;
@@ -103,7 +106,7 @@ describe('client e2e: email codes', () => {
     expect(challenge.isRetryAfterInvalid).to.equal(false);
     // The code's expiry, on the server's clock (600 s by default).
     expect(challenge.details.codeExpires?.getTime()).to.equal(clock.now() + 600_000);
-    expect(sink.messages).to.have.length(1);
+    expect(sink.messages).to.have.length(2);
   });
 
   it('login of an email-code user, then a wrong code and the mailed one; a code works once', async () => {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { createNodeClient, sha256Hex, type DdpClient, type DdpClientOptions, type MethodMap, type MethodShape, type WebSocketConstructor } from '../../client/node.js';
+import { createNodeClient, sha256Hex, type DdpClient, type DdpClientOptions, type MethodMap, type MethodShape, type TwoFactorAnswer, type WebSocketConstructor } from '../../client/node.js';
 import { createServer, ManualClock, silentLogger, type GuardServer, type ServerOptions } from '../../server/index.js';
 import { createUserRecord } from '../../server/accounts/admin.js';
 import { generateTotpCode } from '../../server/two-factor/totp.js';
@@ -207,8 +207,13 @@ export function wrongTotp(secret: string, clock: ManualClock): string {
  * one step on so the next code is not a replay of the confirming one. Returns the secret and
  * the backup codes.
  */
-export async function enrolTotp(client: DdpClient, clock: ManualClock): Promise<{ secret: string; url: string; backupCodes: string[] }> {
-  const { secret, url } = await within(client.account.enableTotp(), 5_000, '2fa:enable');
+export async function enrolTotp(
+  client: DdpClient,
+  clock: ManualClock,
+  /** The proof `2fa:enable` asks for (the password of a user with no factor); null: the client's `onTwoFactorRequired` answers. */
+  proof: TwoFactorAnswer | null = { code: PASSWORD_DIGEST, method: 'password' },
+): Promise<{ secret: string; url: string; backupCodes: string[] }> {
+  const { secret, url } = await within(client.account.enableTotp(proof ?? undefined), 5_000, '2fa:enable');
   const backupCodes = await within(client.account.confirmTotp(totpNow(secret, clock)), 5_000, '2fa:validateTempToken');
   clock.advance(STEP_MS);
   return { secret, url, backupCodes };

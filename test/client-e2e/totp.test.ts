@@ -89,10 +89,11 @@ describe('client e2e: TOTP', () => {
 
   afterEach(cleanup);
 
-  it('enrols through client.account: secret, otpauth URL, 12 backup codes, and a wrong first code reaches the caller unasked', async () => {
+  it('enrols through client.account: the password asked once, secret, otpauth URL, 12 backup codes, and a wrong first code reaches the caller unasked', async () => {
     await start();
     challenges = [];
-    answer = () => null;
+    // Adding a factor proves the current one: with none yet, the password, through the callback.
+    answer = (challenge) => (challenge.details.method === 'password' ? { code: PASSWORD_DIGEST, method: 'password' } : null);
     const client = await loggedInClient();
     const users = client.collection<{ twoFactor: { totp: boolean; email: boolean } }>('users');
     await waitUntil(() => users.has(userId), 'the users document');
@@ -111,8 +112,8 @@ describe('client e2e: TOTP', () => {
     expect(codes).to.have.length(12);
     expect(new Set(codes).size).to.equal(12);
     expect(await within(client.account.backupCodesRemaining(), 5_000, 'backupCodesRemaining')).to.equal(12);
-    // Neither enrolment nor confirmation is guarded: the callback was never asked.
-    expect(challenges).to.have.length(0);
+    // Enabling asked once, for the password; the confirmation (its code is a parameter) not at all.
+    expect(challenges.map((c) => [c.method, c.details.method])).to.deep.equal([['2fa:enable', 'password']]);
     // The session that enrolled stays logged in; the server has TOTP on for the user.
     expect(client.userId).to.equal(userId);
     expect(await within(client.call('whoami'), 5_000, 'whoami')).to.equal(userId);

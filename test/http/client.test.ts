@@ -62,7 +62,7 @@ describe('DdpHttpClient', () => {
   /** Log in as alice and enrol TOTP through the client; returns the secret. */
   async function aliceWithTotp(api: DdpHttpClient): Promise<string> {
     await api.login('alice', PASSWORD);
-    const { secret } = (await api.call('2fa:enable')) as { secret: string };
+    const { secret } = (await api.call('2fa:enable', { twoFactorCode: passwordCode(), twoFactorMethod: 'password' })) as { secret: string };
     const { codes } = (await api.call('2fa:validateTempToken', generateTotpCode(secret, env.clock.now()))) as { codes: string[] };
     expect(codes).to.have.length(12);
     return secret;
@@ -291,6 +291,9 @@ describe('DdpHttpClient', () => {
     expect(c.details.codeExpires!.getTime()).to.equal(env.clock.now() + 600_000);
 
     // With TOTP as well, the callback may answer with the email factor: sent as x-2fa-method.
+    // Adding TOTP proves the factor the user has: a fresh email code.
+    const mailsBefore = env.sink.messages.length;
+    answers.push(async () => ({ code: await emailedCode(env, 'alice@example.com', mailsBefore) }));
     const { secret } = (await api.call('2fa:enable')) as { secret: string };
     await api.call('2fa:validateTempToken', generateTotpCode(secret, env.clock.now()));
     const before = env.sink.messages.length;

@@ -177,7 +177,8 @@ export const backupCodes = new Map<string, string[]>();
 
 /** Enrol TOTP through `/api/v1/method.call` (`2fa:enable`, then `2fa:validateTempToken`); returns the secret. */
 export async function enrollTotp(env: HttpEnv, creds: Credentials): Promise<string> {
-  const { secret } = (await callOk(env, creds, '2fa:enable')) as { secret: string };
+  // Adding a factor proves the current one: the password, for a user with none yet.
+  const { secret } = (await callOk(env, creds, '2fa:enable', [], { 'x-2fa-code': passwordCode(), 'x-2fa-method': 'password' })) as { secret: string };
   const { codes } = (await callOk(env, creds, '2fa:validateTempToken', [generateTotpCode(secret, env.clock.now())])) as { codes: string[] };
   backupCodes.set(secret, codes);
   return secret;

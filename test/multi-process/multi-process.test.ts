@@ -106,7 +106,7 @@ describe('several processes on one PostgreSQL and one Redis', function () {
 
   it('TOTP enabled through A: logging in through B asks for the code, and B accepts the right one', async () => {
     const onA = await loginOn(A, 'alice');
-    const { secret } = await enrolTotp(onA.client);
+    const { secret } = await enrolTotp(onA.client, 'alice');
 
     const viaB = await connect(B.url);
     const asked = await fails(viaB, 'login', passwordLogin('alice'));
@@ -119,7 +119,7 @@ describe('several processes on one PostgreSQL and one Redis', function () {
 
   it('a TOTP code accepted on A is refused as a replay on B', async () => {
     const onA = await loginOn(A, 'dave');
-    const { secret } = await enrolTotp(onA.client);
+    const { secret } = await enrolTotp(onA.client, 'dave');
     // The login token made on A works on B.
     const onB = await loginOn(B, 'dave', { resume: onA.token });
     expect(onB.userId).to.equal(onA.userId);
@@ -132,7 +132,7 @@ describe('several processes on one PostgreSQL and one Redis', function () {
 
   it('failed attempts on A and B add up to the lock-out, which then holds on both', async () => {
     const onA = await loginOn(A, 'carol');
-    const { secret } = await enrolTotp(onA.client);
+    const { secret } = await enrolTotp(onA.client, 'carol');
     const onB = await loginOn(B, 'carol', { resume: onA.token });
 
     // Two wrong codes on A and two on B: four of the five allowed.
@@ -202,7 +202,7 @@ describe('several processes on one PostgreSQL and one Redis', function () {
 
   it('one backup code used on A and B at the same moment: exactly one login wins', async () => {
     const onA = await loginOn(A, 'hank');
-    const { codes } = await enrolTotp(onA.client);
+    const { codes } = await enrolTotp(onA.client, 'hank');
     for (const code of codes.slice(0, 3)) {
       const [viaA, viaB] = await Promise.all([connect(A.url), connect(B.url)]);
       const argument = { totp: { login: passwordLogin('hank'), code } };

@@ -86,9 +86,12 @@ export async function login(url: string, name: string, argument: Msg = passwordL
   return { client, userId: result.id, token: result.token };
 }
 
-/** Enrols TOTP on `client` (its code of the current step is spent by the enrolment). */
-export async function enrolTotp(client: DdpClient): Promise<{ secret: string; codes: string[] }> {
-  const { secret } = (await ok(client, '2fa:enable')) as { secret: string };
+/**
+ * Enrols TOTP on `client`, logged in as `name` with no factor yet (enabling asks for the
+ * password); its code of the current step is spent by the enrolment.
+ */
+export async function enrolTotp(client: DdpClient, name: string): Promise<{ secret: string; codes: string[] }> {
+  const { secret } = (await ok(client, '2fa:enable', { twoFactorCode: sha256Hex(passwordOf(name)), twoFactorMethod: 'password' })) as { secret: string };
   const { codes } = (await ok(client, '2fa:validateTempToken', totpAt(secret))) as { codes: string[] };
   return { secret, codes };
 }

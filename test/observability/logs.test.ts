@@ -5,7 +5,7 @@
  * the documented fields.
  */
 import { expect } from 'chai';
-import { passwordLogin, passwordOf, startFixture, stopFixtures, totpAnswer, type Fixture } from '../two-factor/fixture.js';
+import { passwordAnswer, passwordLogin, passwordOf, startFixture, stopFixtures, totpAnswer, type Fixture } from '../two-factor/fixture.js';
 import { createPinoLogger, REDACTED_PATHS } from '../../server/logger.js';
 import { sha256Hex } from '../../server/security/crypto.js';
 import { hashToken } from '../../server/accounts/tokens.js';
@@ -47,7 +47,7 @@ describe('observability: logs', () => {
     const first = await fx.login(name);
     keep(first.token, hashToken(first.token));
     const { client } = first;
-    const enable = (await client.ok('2fa:enable')) as { secret: string; url: string };
+    const enable = (await client.ok('2fa:enable', passwordAnswer(name))) as { secret: string; url: string };
     const confirm = fx.totpNow(enable.secret);
     const { codes } = (await client.ok('2fa:validateTempToken', confirm)) as { codes: string[] };
     keep(enable.secret, enable.url, encodeURIComponent(enable.secret), confirm, ...codes);

@@ -17,6 +17,7 @@ import { expect } from 'chai';
 import { cleanEnv, killChild, startServe, type ServeProcess } from '../cli/helpers.js';
 import { closeAllClients, TestClient, type Msg } from '../two-factor/client.js';
 import { generateTotpCode } from '../../server/two-factor/totp.js';
+import { sha256Hex } from '../../server/security/crypto.js';
 
 const PASSWORD = 'a long enough password';
 
@@ -90,7 +91,7 @@ describe('reliability: the server process killed', function () {
         rec.userId = created.id as string;
         rec.loginToken = created.token as string;
         writes++;
-        const { secret } = (await client.ok('2fa:enable')) as { secret: string };
+        const { secret } = (await client.ok('2fa:enable', { twoFactorCode: sha256Hex(PASSWORD), twoFactorMethod: 'password' })) as { secret: string };
         rec.secret = secret;
         writes++;
         const { codes } = (await client.ok('2fa:validateTempToken', generateTotpCode(secret, Date.now()))) as { codes: string[] };

@@ -104,7 +104,7 @@ describe('reliability: the SQLite database busy or locked', function () {
   it('2fa:validateTempToken: 503, TOTP not enabled and no backup codes; the same code confirms it after the lock', async () => {
     const user = await fx.user('bob');
     const { client } = await fx.login('bob');
-    const { secret } = (await client.ok('2fa:enable')) as { secret: string };
+    const { secret } = (await client.ok('2fa:enable', passwordAnswer('bob'))) as { secret: string };
     const code = fx.totpNow(secret);
     lock();
     await refused(client, '2fa:validateTempToken', code);

@@ -66,7 +66,7 @@ const ROWS: Record<string, Row> = {
   changePassword: { valid: [PASSWORD, { digest: sha256Hex('new'), algorithm: 'sha-256' }], guarded: true, cases: [[PASSWORD], [], ['x'.repeat(257), 'new']] },
   forgotPassword: { valid: [{ email: 'alice@example.com' }], cases: [['alice@example.com'], [], [{}]] },
   resetPassword: { valid: ['some-token', PASSWORD], cases: [['some-token'], [], ['', 'new']] },
-  '2fa:enable': { valid: [] },
+  '2fa:enable': { valid: [], guarded: true },
   '2fa:validateTempToken': { valid: [CODE], cases: [[], ['']] },
   '2fa:disable': { valid: [CODE], cases: [[], ['']] },
   '2fa:regenerateCodes': { valid: [CODE], cases: [[], ['']] },

@@ -41,8 +41,12 @@ export interface Fixture {
   login(name: string, options?: ClientOptions): Promise<Session>;
   /** Log in on a new connection, answering the TOTP challenge with the current code. */
   loginWithTotp(name: string, secret: string, options?: ClientOptions): Promise<Session>;
-  /** `2fa:enable` then `2fa:validateTempToken` on `client`, at the current time. */
-  enrolTotp(client: TestClient): Promise<{ secret: string; codes: string[] }>;
+  /**
+   * `2fa:enable` then `2fa:validateTempToken` on `client`, at the current time. Enabling asks
+   * for the user's existing factor: `answer`, by default the password of the user `client`
+   * logged in as (the fallback of a user with no factor yet).
+   */
+  enrolTotp(client: TestClient, answer?: { twoFactorCode: string; twoFactorMethod: string }): Promise<{ secret: string; codes: string[] }>;
   /** Move the clock to the next TOTP step and return the code shown there. */
   nextTotp(secret: string): string;
   /** The code for `secret` at the current time. */
@@ -74,6 +78,9 @@ export function totpAnswer(code: string): { twoFactorCode: string; twoFactorMeth
 }
 
 const fixtures = new Set<Fixture>();
+
+/** The user each client logged in as through the fixture (for the enrolment's password). */
+const loggedInAs = new WeakMap<TestClient, string>();
 
 /** Application methods with each kind of guard. */
 function installAppMethods(server: GuardServer): void {
@@ -141,15 +148,20 @@ export async function startFixture(options: ServerOptions = {}): Promise<Fixture
     async login(name, opts) {
       const client = await TestClient.connect(url, opts);
       const result = (await client.ok('login', passwordLogin(name))) as Msg;
+      loggedInAs.set(client, name);
       return { client, userId: result.id as string, token: result.token as string };
     },
     async loginWithTotp(name, secret, opts) {
       const client = await TestClient.connect(url, opts);
       const result = (await client.ok('login', { totp: { login: passwordLogin(name), code: fx.nextTotp(secret) } })) as Msg;
+      loggedInAs.set(client, name);
       return { client, userId: result.id as string, token: result.token as string };
     },
-    async enrolTotp(client) {
-      const { secret } = (await client.ok('2fa:enable')) as { secret: string };
+    async enrolTotp(client, answer) {
+      const name = loggedInAs.get(client);
+      const proof = answer ?? (name === undefined ? undefined : passwordAnswer(name));
+      if (proof === undefined) throw new Error('enrolTotp: log the client in with fx.login, or pass the answer to 2fa:enable');
+      const { secret } = (await client.ok('2fa:enable', proof)) as { secret: string };
       const { codes } = (await client.ok('2fa:validateTempToken', fx.totpNow(secret))) as { codes: string[] };
       return { secret, codes };
     },

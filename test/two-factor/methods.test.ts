@@ -28,11 +28,13 @@ describe('two-factor: built-in methods', () => {
     });
 
     it('2fa:enable returns a secret and an otpauth URL, and refuses when TOTP is already enabled', async () => {
-      const { secret, url } = (await client.ok('2fa:enable')) as { secret: string; url: string };
+      const { secret, url } = (await client.ok('2fa:enable', passwordAnswer('alice'))) as { secret: string; url: string };
       expect(secret).to.match(/^[A-Z2-7]{32}$/);
       expect(url).to.match(/^otpauth:\/\/totp\//).and.include(`secret=${secret}`);
       await client.ok('2fa:validateTempToken', fx.totpNow(secret));
-      const again = await client.fails('2fa:enable');
+      // Enabling again asks for the factor now enabled (it is a factor change), then refuses.
+      expect((await client.fails('2fa:enable')).error).to.equal('totp-required');
+      const again = await client.fails('2fa:enable', totpAnswer(fx.nextTotp(secret)));
       expect(again.error).to.equal('totp-already-enabled');
     });
 
@@ -61,7 +63,7 @@ describe('two-factor: built-in methods', () => {
     });
 
     it('2fa:validateTempToken counts wrong codes and honours the lock-out (even the right code is refused)', async () => {
-      const { secret } = (await client.ok('2fa:enable')) as { secret: string };
+      const { secret } = (await client.ok('2fa:enable', passwordAnswer('alice'))) as { secret: string };
       for (let i = 0; i < 2; i++) {
         const err = await client.fails('2fa:validateTempToken', fx.wrongTotp(secret));
         expect(err.error).to.equal('totp-invalid');
@@ -78,7 +80,7 @@ describe('two-factor: built-in methods', () => {
     });
 
     it('the enrolment code cannot be replayed against the guard', async () => {
-      const { secret } = (await client.ok('2fa:enable')) as { secret: string };
+      const { secret } = (await client.ok('2fa:enable', passwordAnswer('alice'))) as { secret: string };
       const code = fx.totpNow(secret);
       await client.ok('2fa:validateTempToken', code);
       expect((await client.fails('app.echo', totpAnswer(code))).error).to.equal('totp-invalid');

@@ -61,13 +61,18 @@ async function audit(io: CliIo, flags: AuditFlags): Promise<void> {
     const records = all.slice(-limit);
     const names = await usernames(store, records);
     if (flags.json) {
-      io.out(JSON.stringify(records.map((r) => ({ ...r, at: r.at.toISOString(), username: r.userId === null ? null : (names.get(r.userId) ?? null) })), null, 2));
+      const json = JSON.stringify(records.map((r) => ({ ...r, at: r.at.toISOString(), username: r.userId === null ? null : (names.get(r.userId) ?? null) })), null, 2);
+      // JSON escapes C0 controls but not DEL and C1 (an 8-bit CSI is U+009B): those too.
+      // eslint-disable-next-line no-control-regex
+      io.out(json.replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
       return;
     }
     if (records.length === 0) {
       io.out(`No audit records${flags.user === undefined ? '' : ` of ${flags.user}`}${since === undefined ? '' : ` since ${since.toISOString()}`} in the ${session.database}.`);
       return;
     }
+    // User agents, token names and addresses come from clients: escaped, so a crafted one
+    // cannot move the cursor, clear the screen or retitle the admin's terminal.
     const rows = records.map((r) => [
       r.at.toISOString(),
       r.userId === null ? '-' : (names.get(r.userId) ?? r.userId),
@@ -75,9 +80,23 @@ async function audit(io: CliIo, flags: AuditFlags): Promise<void> {
       r.clientAddress ?? '-',
       r.userAgent ?? '-',
       r.details === null ? '-' : JSON.stringify(r.details),
-    ]);
+    ].map(escapeControls));
     for (const line of formatTable(['TIME', 'USER', 'ACTION', 'ADDRESS', 'USER AGENT', 'DETAILS'], rows)) io.out(line);
     if (all.length > records.length) io.err(`(${all.length - records.length} older record${all.length - records.length === 1 ? '' : 's'} not shown: use --limit or --since)`);
+  });
+}
+
+/**
+ * Text safe to print on a terminal: C0 and C1 control characters (ESC, BEL, CR, the 8-bit CSI…)
+ * and DEL shown as `\xNN` / `\u{NNNN}` escapes, and the backslash doubled so an escape cannot
+ * be forged.
+ */
+export function escapeControls(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\\\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    if (c === '\\') return '\\\\';
+    const code = c.codePointAt(0)!;
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
   });
 }
 

@@ -12,6 +12,7 @@ import {
   removeUser,
   resetUserTwoFactor,
   setUserPassword,
+  unlockUser,
   verifyUserEmail,
   type UserSummary,
 } from '../../accounts/admin.js';
@@ -27,7 +28,7 @@ import { formatTable } from '../table.js';
 export function registerUser(program: Command, io: CliIo): void {
   const user = program
     .command('user')
-    .description('administer users: add, list, passwd, verify-email, reset-2fa, remove')
+    .description('administer users: add, list, passwd, verify-email, reset-2fa, unlock, remove')
     .addHelpText('after', `\n<user> is a username, or an email address when it contains "@".`);
 
   withStoreFlags(user.command('add <username>'))
@@ -96,7 +97,18 @@ export function registerUser(program: Command, io: CliIo): void {
         const reset = await resetUserTwoFactor(session, ref, actorName(io));
         const was = [reset.wasTotpEnabled && 'authenticator app', reset.wasEmailEnabled && 'email codes'].filter(Boolean);
         const before = was.length > 0 ? `turned off ${was.join(' and ')}` : 'no second factor was on';
-        io.out(`Two-factor authentication of ${reset.user.username} reset (${before}; backup codes and lock-outs cleared).`);
+        io.out(`Two-factor authentication of ${reset.user.username} reset (${before}; backup codes and lock-outs cleared; ${plural(reset.tokensRemoved, 'login session')} signed out).`);
+      });
+    });
+
+  withStoreFlags(user.command('unlock <user>'))
+    .description('end the lock-outs of a user after wrong passwords or codes, and forget those failures')
+    .action(async (ref: string, flags: StoreFlags) => {
+      await withAdminSession(io, flags, { create: false }, async (session) => {
+        const { user: unlocked, countersCleared } = await unlockUser(session, ref, actorName(io));
+        io.out(countersCleared === 0
+          ? `${unlocked.username} had no failed attempts to clear.`
+          : `Unlocked ${unlocked.username}: ${plural(countersCleared, 'attempt counter')} cleared.`);
       });
     });
 
