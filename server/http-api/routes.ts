@@ -67,7 +67,8 @@ export function installHttpApi(server: DdpServer, container: ServiceContainer): 
     } catch (err) {
       const w = wire(err, { route: 'login' });
       if (w.error === 'too-many-requests') sendJson(res, 429, { status: 'error', error: w.error, message: w.reason, details: w.details });
-      else if (isTwoFactorErrorCode(w.error)) sendJson(res, 401, { status: 'error', error: w.error, message: w.reason, details: w.details });
+      // Rocket.Chat answers a blocked login as any refused login: 401, with its error code.
+      else if (isTwoFactorErrorCode(w.error) || w.error === 'error-login-blocked-for-user' || w.error === 'error-login-blocked-for-ip') sendJson(res, 401, { status: 'error', error: w.error, message: w.reason, details: w.details });
       else if (w.error === 403) sendJson(res, 401, { status: 'error', error: 'Unauthorized', message: 'Unauthorized' });
       else sendJson(res, w.error === 500 || w.error === 503 ? w.error : 400, { status: 'error', error: w.error, message: w.reason });
     }

@@ -34,7 +34,7 @@ import {
 } from './support.js';
 
 const ROOM_STREAM = 'stream-room-messages';
-const USERS = ['erin', 'alice', 'dave', 'carol', 'frank', 'gina', 'hank', 'ivan'];
+const USERS = ['erin', 'alice', 'dave', 'carol', 'frank', 'gina', 'hank', 'ivan', 'lou', 'mona'];
 
 const totpAnswer = (code: string): Msg => ({ twoFactorCode: code, twoFactorMethod: 'totp' });
 
@@ -89,6 +89,29 @@ describe('several processes on one PostgreSQL and one Redis', function () {
 
   after(async () => {
     await cluster?.stop();
+  });
+
+  it('logging out through A ends the connection resumed with that token on B at once, and the token works nowhere', async () => {
+    const onA = await loginOn(A, 'lou');
+    const onB = await loginOn(B, 'lou', { resume: onA.token });
+    const started = Date.now();
+    await ok(onA.client, 'logout');
+    const closed = await onB.client.closed;
+    const tookMs = Date.now() - started;
+    expect(closed.code).to.equal(1000);
+    // Redis tells B to read the feed: well under the 500 ms poll.
+    expect(tookMs).to.be.below(5_000);
+    const again = await connect(B.url);
+    expect((await fails(again, 'login', { resume: onA.token })).error).to.equal(403);
+  });
+
+  it('ddp-guard user passwd, run as its own process on the shared database, ends the user\'s connections on A and B', async () => {
+    const onA = await loginOn(A, 'mona');
+    const onB = await loginOn(B, 'mona', { resume: onA.token });
+    const result = await cluster!.cli(['user', 'passwd', 'mona', '--password', 'an entirely new password']);
+    expect(result.stdout).to.match(/1 login session signed out/);
+    expect((await onA.client.closed).code).to.equal(1000);
+    expect((await onB.client.closed).code).to.equal(1000);
   });
 
   it("a change to a user made through A reaches that user's client on B (user events through Redis)", async () => {

@@ -147,6 +147,13 @@ export class Cluster {
     expect(result.stdout).to.match(new RegExp(`Created user ${name} `));
   }
 
+  /** Runs `ddp-guard <args> --db <the shared database>` to completion; fails the test unless it exits 0. */
+  async cli(args: string[]): Promise<{ stdout: string; stderr: string }> {
+    const result = await runCli([...args, '--db', this.db], { cwd: this.cwd, env: this.env(), timeoutMs: 20_000 });
+    expect(result.code, `ddp-guard ${args.join(' ')}: ${result.stderr}`).to.equal(0);
+    return result;
+  }
+
   /** Kills a process at once (SIGKILL) and waits until it is gone. */
   async kill(proc: ServeProcess): Promise<void> {
     proc.child.kill('SIGKILL');
