@@ -45,6 +45,21 @@ describe('accounts: forgotPassword, resetPassword and changePassword', function 
     expect(sink.messages.map((m) => m.to)).to.deep.equal([['erin@example.com']]);
   });
 
+  it('forgotPassword answers before the mail server has taken the mail, the same as for an unknown address', async () => {
+    const { services, url } = await startAccountsServer({ smtpUrl });
+    await addUser(services, { username: 'erin', email: 'erin@example.com', password: 'old-pw' });
+    const release = sink.hold();
+    const client = await pool.connect(url);
+    const known = await client.callWithId('fp', 'forgotPassword', { email: 'erin@example.com' });
+    const unknown = await client.callWithId('fp', 'forgotPassword', { email: 'nobody@example.com' });
+    expect(known.raw).to.equal(unknown.raw);
+    // Answered, and the mail is not delivered yet: the server did not wait for SMTP.
+    expect(sink.messages).to.have.length(0);
+    release();
+    expect(resetToken(await sink.waitFor())).to.have.length.of.at.least(43);
+    expect(sink.messages).to.have.length(1);
+  });
+
   it('resetPassword works once, logs out the other sessions, and the old password stops working', async () => {
     const { services, url } = await startAccountsServer({ smtpUrl });
     const erin = await addUser(services, { username: 'erin', email: 'erin@example.com', password: 'old-pw' });

@@ -42,6 +42,23 @@ describe('cli: ddp-guard audit', () => {
     expect(records.every((rec) => rec.username === 'olga')).to.equal(true);
   });
 
+  it('escapes control characters a client put in its user-agent or a token name, in the table and in JSON', async () => {
+    const { store } = await t.server.services.get();
+    const hostile = 'evil\u001b]0;pwned\u0007\u001b[2J\r\u009b31m\\x41';
+    await store.audit.append({ at: new Date(), userId: null, action: 'token.created', clientAddress: '10.9.9.9', userAgent: hostile, details: { name: hostile } });
+    for (const args of [['audit', '--db', t.db, '--since', '1h'], ['audit', '--db', t.db, '--since', '1h', '--json']]) {
+      const r = await runCli(args);
+      expect(r.code, r.stderr).to.equal(0);
+      // No raw ESC, BEL, CR, 8-bit CSI or DEL reaches the terminal.
+      // eslint-disable-next-line no-control-regex
+      expect(r.stdout, args.join(' ')).to.not.match(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      expect(r.stdout).to.contain('evil');
+    }
+    const table = (await runCli(['audit', '--db', t.db, '--since', '1h'])).stdout;
+    // Shown as escapes, and a backslash in the text cannot pass for one.
+    expect(table).to.contain('evil\\x1b]0;pwned\\x07\\x1b[2J\\x0d\\x9b31m\\\\x41');
+  });
+
   it('prints a table; --since and --user narrow it; bad values exit 2', async () => {
     // In this process (the JSON test above runs the real binary): quicker.
     const table = await runInProcess(['audit', '--db', t.db, '--since', '1h']);

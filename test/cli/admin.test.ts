@@ -7,6 +7,7 @@ import {
   listUsers,
   removeUser,
   resetUserTwoFactor,
+  unlockUser,
   setUserPassword,
   verifyUserEmail,
   type AdminDeps,
@@ -221,6 +222,21 @@ describe('accounts/admin', () => {
       expect(audit).to.have.length(1);
       expect(audit[0]).to.deep.include({ action: '2fa.reset', userId: alice.id, clientAddress: null, userAgent: 'cli', details: { by: 'root' } });
       expect(audit[0]?.at.getTime()).to.equal(T0);
+    });
+
+    it('unlock clears every counter of the user (factors and passwords from any address) and audits who did it', async () => {
+      const alice = await createUserRecord(deps, { username: 'alice', email: 'alice@example.com' });
+      const { store } = deps;
+      const now = new Date(T0);
+      for (const factor of ['totp', 'password', 'password@k1']) {
+        for (let i = 0; i < 5; i++) await store.attempts.recordFailure(alice.id, factor, now, POLICY);
+      }
+      expect((await store.attempts.get(alice.id, 'password@k1', now)).lockedUntil).to.not.equal(null);
+      const { countersCleared } = await unlockUser(deps, 'alice', 'root');
+      expect(countersCleared).to.equal(3);
+      for (const factor of ['totp', 'password', 'password@k1']) expect((await store.attempts.get(alice.id, factor, now)).lockedUntil).to.equal(null);
+      const [entry] = await store.audit.list({ userId: alice.id });
+      expect(entry).to.deep.include({ action: 'account.unlocked', userAgent: 'cli', details: { by: 'root', countersCleared: 3 } });
     });
 
     it('records another origin when given, and rejects an unknown user', async () => {

@@ -123,7 +123,7 @@ describe('cli/config: loadServeConfig', () => {
     expect(config.resolved.outboxDir).to.equal(path.resolve(folder, '../outbox'));
     expect(config.app).to.equal(path.join(folder, 'app.js'));
     expect(load({ configFile: file({ db: ':memory:' }) }).resolved.db).to.equal(':memory:');
-    expect(load({ configFile: file({ db: 'postgres://h/db' }) }).resolved.db).to.equal('postgres://h/db');
+    expect(load({ configFile: file({ db: 'postgres://h/db', secret: '7a'.repeat(32) }) }).resolved.db).to.equal('postgres://h/db');
     // Flags and environment stay relative to the working directory.
     expect(load({ argvOptions: { db: 'rel.sqlite' } }).resolved.db).to.equal('rel.sqlite');
   });

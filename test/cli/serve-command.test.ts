@@ -91,6 +91,15 @@ describe('cli: ddp-guard serve (child processes)', function () {
     expect(noDefault.stderr).to.contain('has no default export function');
   });
 
+  it('a shared PostgreSQL database without a server secret is refused in one line naming DDP_GUARD_SECRET, exit 2', async () => {
+    const result = await runCli(['serve', '--port', '0', '--db', 'postgres://postgres@127.0.0.1:5432/test?schema=never_created'], { cwd: dir });
+    expect(result.code).to.equal(2);
+    expect(result.stdout).to.equal('');
+    const lines = result.stderr.trim().split('\n');
+    expect(lines, result.stderr).to.have.length(1);
+    expect(lines[0]).to.contain('DDP_GUARD_SECRET').and.to.contain('same server secret');
+  });
+
   it('reads the port from DDP_GUARD_PORT and names it when it is bad', async () => {
     const result = await runCli(['serve', '--db', 'memory'], { cwd: dir, env: cleanEnv({ DDP_GUARD_PORT: '99999' }) });
     expect(result.code).to.equal(2);

@@ -43,6 +43,9 @@ export class SmtpSink {
   readonly messages: SinkMessage[] = [];
   /** When true, RCPT TO and DATA are refused with 550. */
   rejectAll = false;
+  /** Messages whose DATA has started (held ones included): a positive signal that a mail is on its way. */
+  dataStarted = 0;
+  private held: Promise<void> | null = null;
   private waiters: Waiter[] = [];
   private server: SMTPServer;
 
@@ -59,16 +62,32 @@ export class SmtpSink {
       },
       onData: (stream: Readable, session: SMTPServerSession, callback: (err?: Error | null) => void) => {
         const chunks: Buffer[] = [];
+        this.dataStarted++;
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
-          if (this.rejectAll) return callback(refusal('message refused by test sink'));
-          const raw = Buffer.concat(chunks).toString('utf8');
-          const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-          this.receive(parseMessage(raw, from, session.envelope.rcptTo.map((a) => a.address)));
-          callback(null);
+          void (this.held ?? Promise.resolve()).then(() => {
+            if (this.rejectAll) return callback(refusal('message refused by test sink'));
+            const raw = Buffer.concat(chunks).toString('utf8');
+            const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+            this.receive(parseMessage(raw, from, session.envelope.rcptTo.map((a) => a.address)));
+            callback(null);
+          });
         });
       },
     });
+  }
+
+  /**
+   * Holds every message at the end of its DATA (the sender waits for the answer) until the
+   * returned function is called: a slow mail server, to see what a caller waits for.
+   */
+  hold(): () => void {
+    let release!: () => void;
+    this.held = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.held = null;
+      release();
+    };
   }
 
   /** Listens on 127.0.0.1, on a free port. */

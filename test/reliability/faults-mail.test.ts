@@ -11,6 +11,7 @@ import type { UserRecord } from '../../server/storage/contract.js';
 import type { CodePurpose } from '../../server/storage/contract.js';
 import { passwordLogin, startFixture, stopFixtures, type Fixture } from '../two-factor/fixture.js';
 import type { Msg } from '../two-factor/client.js';
+import type { Logger } from '../../server/logger.js';
 import { SmtpSwitch } from './support.js';
 
 const SEND_FAILED = 'email-send-failed';
@@ -49,10 +50,27 @@ describe('reliability: SMTP refusing or down', function () {
   this.timeout(30_000);
   let fx: Fixture;
   let smtp: SmtpSwitch;
+  /** Warnings the server logged: a mail that failed after the answer shows up only here. */
+  let warnings: string[];
+  const logger: Logger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (_fields, message) => void warnings.push(message),
+    error: () => undefined,
+  };
+
+  async function warned(message: string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!warnings.includes(message)) {
+      if (Date.now() > deadline) throw new Error(`the server did not log '${message}' (logged: ${warnings.join('; ')})`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
 
   beforeEach(async () => {
+    warnings = [];
     smtp = await SmtpSwitch.create();
-    fx = await startFixture({ smtpUrl: smtp.url });
+    fx = await startFixture({ smtpUrl: smtp.url, logger });
     // The fixture's own sink is the real mail server behind the switch.
     await smtp.up(sinkPortOf(fx));
   });
@@ -143,7 +161,9 @@ describe('reliability: SMTP refusing or down', function () {
         // forgotPassword answers before it mails (the answer tells nobody whether the address
         // exists); the token of the mail that failed is taken back.
         expect(await client.ok('forgotPassword', { email: 'frank@example.com' })).to.equal(undefined);
+        await warned('could not send a password-reset email');
         expect(await activeCode(user, 'verify-email')).to.equal(null);
+        expect(await activeCode(user, 'reset-password')).to.equal(null);
         await outage.end(fx, smtp);
         expect(await client.ok('sendVerificationEmail')).to.equal(undefined);
         expect(await client.ok('forgotPassword', { email: 'frank@example.com' })).to.equal(undefined);

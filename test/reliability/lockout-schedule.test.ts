@@ -93,11 +93,17 @@ describe('reliability: the default lock-out schedule, over the wire', function (
     const locked = await guess(client, secret);
     expect(locked.error).to.equal('totp-max-attempts');
     expect(locked.details.lockedFor).to.equal(60_000);
+    // The owner is told by mail — no code in it — and not again for every further lock-out of the hour.
+    const notice = await fx.sink.waitFor((m) => m.to.includes('owner@example.com') && /locked/i.test(m.subject));
+    expect(notice.text).to.match(/authenticator app/).and.to.match(/change your password/i).and.not.match(/\b\d{6}\b/);
+    fx.clock.advance(60_000);
+    expect((await guess(client, secret)).error).to.equal('totp-max-attempts');
     // Locked out of TOTP codes, the owner still gets in with a backup code (counted apart).
     const viaBackup = await fx.connect();
     expect(((await viaBackup.ok('login', { totp: { login: passwordLogin('owner'), code: codes[0]! } })) as Msg).id).to.equal(owner.userId);
-    // 48 h later one failure is forgiven: the next wrong code is the 5th again (60 s).
-    fx.clock.advance(DEFAULTS.lockoutDecayMs);
+    expect(fx.sink.messages.filter((m) => /locked/i.test(m.subject))).to.have.length(1);
+    // 2 × 48 h later two failures are forgiven: the next wrong code is the 5th again (60 s).
+    fx.clock.advance(2 * DEFAULTS.lockoutDecayMs);
     expect((await guess(client, secret)).details.lockedFor).to.equal(60_000);
     // After 5 × 48 h more, all is forgiven: four wrong codes pass again before a lock-out.
     fx.clock.advance(5 * DEFAULTS.lockoutDecayMs);
