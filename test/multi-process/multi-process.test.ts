@@ -34,7 +34,7 @@ import {
 } from './support.js';
 
 const ROOM_STREAM = 'stream-room-messages';
-const USERS = ['erin', 'alice', 'dave', 'carol', 'frank', 'gina', 'hank', 'ivan', 'lou', 'mona'];
+const USERS = ['erin', 'alice', 'dave', 'carol', 'frank', 'gina', 'hank', 'ivan', 'lou', 'mona', 'nell'];
 
 const totpAnswer = (code: string): Msg => ({ twoFactorCode: code, twoFactorMethod: 'totp' });
 
@@ -112,6 +112,15 @@ describe('several processes on one PostgreSQL and one Redis', function () {
     expect(result.stdout).to.match(/1 login session signed out/);
     expect((await onA.client.closed).code).to.equal(1000);
     expect((await onB.client.closed).code).to.equal(1000);
+  });
+
+  it('wrong passwords through A and B share one budget: the 10th locks the account on both', async () => {
+    const wrong = (i: number): Msg => ({ user: { username: 'nell' }, password: { digest: sha256Hex(`guess ${i}`), algorithm: 'sha-256' } });
+    const errors: unknown[] = [];
+    for (let i = 0; i < 10; i++) errors.push((await fails(await connect((i % 2 === 0 ? A : B).url), 'login', wrong(i))).error);
+    expect(errors.slice(0, 9).every((e) => e === 403)).to.equal(true);
+    expect(errors[9]).to.equal('error-login-blocked-for-user');
+    for (const proc of [A, B]) expect((await fails(await connect(proc.url), 'login', passwordLogin('nell'))).error).to.equal('error-login-blocked-for-user');
   });
 
   it("a change to a user made through A reaches that user's client on B (user events through Redis)", async () => {
