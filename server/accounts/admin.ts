@@ -268,14 +268,7 @@ export async function resetUserTwoFactor(
   await store.codes.removeForUser(user.id, 'email-2fa');
   for (const factor of TWO_FACTOR_FACTORS) await store.attempts.reset(user.id, factor);
   const tokensRemoved = await store.loginTokens.removeForUser(user.id);
-  await store.audit.append({
-    action: '2fa.reset',
-    userId: user.id,
-    clientAddress: origin.clientAddress,
-    userAgent: origin.userAgent,
-    at: new Date(deps.clock.now()),
-    details: { by: actor },
-  });
+  await auditAdminAction(deps, '2fa.reset', user.id, origin, { by: actor });
   return { user, wasTotpEnabled: before.totpEnabled, wasEmailEnabled: before.emailEnabled, tokensRemoved };
 }
 
@@ -294,13 +287,11 @@ export async function unlockUser(
   const { store } = deps;
   const user = await getUser(store, ref);
   const countersCleared = await store.attempts.removeForUser(user.id);
-  await store.audit.append({
-    action: 'account.unlocked',
-    userId: user.id,
-    clientAddress: origin.clientAddress,
-    userAgent: origin.userAgent,
-    at: new Date(deps.clock.now()),
-    details: { by: actor, countersCleared },
-  });
+  await auditAdminAction(deps, 'account.unlocked', user.id, origin, { by: actor, countersCleared });
   return { user, countersCleared };
+}
+
+/** An audit entry for an administrator's action on a user, from `origin`. */
+function auditAdminAction(deps: Pick<AdminDeps, 'store' | 'clock'>, action: string, userId: string, origin: AdminOrigin, details: Record<string, unknown>): Promise<void> {
+  return deps.store.audit.append({ action, userId, clientAddress: origin.clientAddress, userAgent: origin.userAgent, at: new Date(deps.clock.now()), details });
 }
