@@ -90,7 +90,7 @@ export class TwoFactorGuard {
     let selected: TwoFactorMethod | undefined = namedIsValid ? (named as TwoFactorMethod) : available[0];
     if (selected === undefined) {
       if (!fallbackAllowed) {
-        if (options.requireSecondFactor && !isLogin) throw this.error('totpRequired', 'password', { codeGenerated: false }, request, available);
+        if (options.requireSecondFactor && !isLogin) throw this.error(user, 'totpRequired', 'password', { codeGenerated: false }, request, available);
         return; // the user has no factor and this method needs none beyond the login
       }
       selected = 'password';
@@ -99,13 +99,13 @@ export class TwoFactorGuard {
     const code = request.code;
     if (code !== undefined && code !== '' && named !== undefined && !namedIsValid) {
       this.emit('invalid', selected);
-      throw this.error('totpInvalid', selected, { codeGenerated: false }, request, available);
+      throw this.error(user, 'totpInvalid', selected, { codeGenerated: false }, request, available);
     }
     if (code === undefined || code === '') {
       await this.refuseIfLocked(user, selected, request, available);
       const data = await factor.challenge(user, state);
       this.emit('required', selected);
-      throw this.error('totpRequired', selected, data, request, available);
+      throw this.error(user, 'totpRequired', selected, data, request, available);
     }
     const invalidData = selected === 'email' ? () => this.emailDataAfterFailure(user, state) : undefined;
     await this.verifyLimited(user, selected, caller, request, available, () => factor.verify(user, state, code), invalidData);
@@ -144,7 +144,7 @@ export class TwoFactorGuard {
     const attempts = await this.services.store.attempts.get(user.id, factor, new Date(now));
     if (attempts.lockedUntil !== null && attempts.lockedUntil.getTime() > now) {
       this.emit('locked', factor);
-      throw this.error('totpMaxAttempts', factor, { codeGenerated: false }, request, available, attempts.lockedUntil.getTime() - now);
+      throw this.error(user, 'totpMaxAttempts', factor, { codeGenerated: false }, request, available, attempts.lockedUntil.getTime() - now);
     }
   }
 
@@ -163,11 +163,11 @@ export class TwoFactorGuard {
     if (after.lockedUntil !== null && after.lockedUntil.getTime() > now) {
       this.emit('locked', factor);
       await audit(this.services, '2fa.locked-out', user.id, caller, { factor, lockedUntil: after.lockedUntil.toISOString(), lockCount: after.lockCount });
-      throw this.error('totpMaxAttempts', factor, { codeGenerated: false }, request, available, after.lockedUntil.getTime() - now);
+      throw this.error(user, 'totpMaxAttempts', factor, { codeGenerated: false }, request, available, after.lockedUntil.getTime() - now);
     }
     this.emit('invalid', factor);
     const data = invalidData ? await invalidData() : { codeGenerated: false };
-    throw this.error('totpInvalid', factor, data, request, available);
+    throw this.error(user, 'totpInvalid', factor, data, request, available);
   }
 
   /** After a wrong email code: a new code is sent only if none is active any more. */
@@ -175,11 +175,14 @@ export class TwoFactorGuard {
     return this.factors.email.challenge(user, state);
   }
 
-  private error(kind: 'totpRequired' | 'totpInvalid' | 'totpMaxAttempts', method: TwoFactorMethod, data: ChallengeData, request: Pick<GuardRequest, 'emailOrUsername'>, available: TwoFactorMethod[], lockedFor?: number): DdpError {
+  private error(user: UserRecord, kind: 'totpRequired' | 'totpInvalid' | 'totpMaxAttempts', method: TwoFactorMethod, data: ChallengeData, request: Pick<GuardRequest, 'emailOrUsername'>, available: TwoFactorMethod[], lockedFor?: number): DdpError {
     // Rocket.Chat's key order: method, the factor's data, then availableMethods.
     const details: TwoFactorErrorDetails = { method, codeGenerated: data.codeGenerated } as TwoFactorErrorDetails;
     if (data.codeExpires !== undefined) details.codeExpires = data.codeExpires;
-    if (request.emailOrUsername !== undefined) details.emailOrUsername = request.emailOrUsername;
+    // Login echoes what the user typed. For the email factor Rocket.Chat always names the account
+    // (username, else the first verified address): its clients pass it to `2fa:sendEmailCode`.
+    const emailOrUsername = request.emailOrUsername ?? (method === 'email' ? user.username || verifiedAddresses(user)[0] : undefined);
+    if (emailOrUsername !== undefined) details.emailOrUsername = emailOrUsername;
     details.availableMethods = available;
     if (lockedFor !== undefined) details.lockedFor = lockedFor;
     return catalogueError(kind, undefined, details);
