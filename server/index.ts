@@ -11,6 +11,7 @@ import { installTwoFactorMethods } from './two-factor/methods.js';
 import { installPersonalTokenMethods } from './two-factor/personal-tokens.js';
 import { installAccountMethods } from './accounts/methods.js';
 import { publishOwnUser } from './accounts/user-publication.js';
+import { publishLoginServiceConfiguration } from './accounts/login-services.js';
 import type { SessionEnumerator } from './accounts/session-control.js';
 import { installHttpApi } from './http-api/routes.js';
 import { Observability } from './observability/index.js';
@@ -84,6 +85,7 @@ export function createServer(options: ServerOptions = {}): GuardServer {
   installTwoFactorMethods(server, services, guard, each);
   installPersonalTokenMethods(server, services, each);
   publishOwnUser(server, services);
+  publishLoginServiceConfiguration(server);
   installHttpApi(server, services);
   observability.install(services, guard);
   if (server.options.accountPage) installAccountPage(server);
