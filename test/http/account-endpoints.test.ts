@@ -204,8 +204,9 @@ describe('HTTP API: Rocket.Chat account endpoints', () => {
   });
 
   describe('/api/v1/users.2fa.*', () => {
-    it('enableEmail asks for the password first (no factor yet), then answers {success:true}', async () => {
+    it('enableEmail asks for the password first (no factor yet), then answers {success:true}; other sessions stay (a known difference)', async () => {
       const creds = await login(env, 'alice');
+      const other = await login(env, 'alice');
       const first = await post(env, '/api/v1/users.2fa.enableEmail', {}, authHeaders(creds));
       expect(first.status).to.equal(400);
       expect(first.json).to.deep.equal({
@@ -218,6 +219,8 @@ describe('HTTP API: Rocket.Chat account endpoints', () => {
       expect(enabled.status).to.equal(200);
       expect(enabled.json).to.deep.equal({ success: true });
       expect((await get(env, '/api/v1/me', authHeaders(creds))).json.services).to.deep.equal({ password: { exists: true }, email2fa: { enabled: true } });
+      // Rocket.Chat logs the user's other sessions out here; ddp-guard's 2fa:enableEmail does not.
+      expect((await get(env, '/api/v1/me', authHeaders(other))).status).to.equal(200);
     });
 
     it('enableEmail without a verified address: Rocket.Chat\'s failure with the method\'s error', async () => {
