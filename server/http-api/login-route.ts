@@ -27,7 +27,7 @@ const REST_LOGIN_KEYS: readonly string[] = ['user', 'username', 'email', 'passwo
  * when a code comes in the body or in `x-2fa-code`. Any other body (`{resume}`, the `totp`
  * wrapper) is Meteor's own login argument and goes to `login` unchanged, which checks it.
  */
-export function loginArgument(body: Record<string, unknown>, caller: HttpCaller, req: IncomingMessage): unknown {
+function loginArgument(body: Record<string, unknown>, caller: HttpCaller, req: IncomingMessage): unknown {
   if (Object.keys(body).some((key) => !REST_LOGIN_KEYS.includes(key))) return body;
   const user = typeof body.user === 'string' || isRecord(body.user) ? body.user
     : typeof body.username === 'string' ? { username: body.username }
