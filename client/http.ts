@@ -302,12 +302,12 @@ export class DdpHttpClient {
     if (typeof json.errorType === 'string') {
       return new DdpHttpError(status, json.errorType, reasonOf(json.error, json.errorType), reviveDetails(json.details));
     }
-    // The login's shape: {status:'error', error, message, details?}.
+    // The login's shape: {success:false, status:'error', error, message, details?}.
     if (json.status === 'error' && (typeof json.error === 'string' || typeof json.error === 'number')) {
       const details = isTwoFactorErrorCode(json.error) ? reviveDetails(json.details) : json.details;
       return new DdpHttpError(status, json.error, typeof json.message === 'string' ? json.message : undefined, details);
     }
-    // 401 of a method call without valid credentials: {status:'error', message}.
+    // 401 without valid credentials: {success:false, status:'error', message}.
     if (json.status === 'error' && typeof json.message === 'string') return new DdpHttpError(status, status, json.message);
     // A request the server could not read (400, 404, 405, 413, 500): {success:false, error: text}.
     if (typeof json.error === 'string') return new DdpHttpError(status, status, json.error);

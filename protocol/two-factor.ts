@@ -18,6 +18,7 @@ export interface TwoFactorErrorDetails {
   codeGenerated: boolean;
   /** Present for email codes: when the current code expires. */
   codeExpires?: Date;
+  /** On `login`, what the user typed; with the email factor, the account (for `2fa:sendEmailCode`). */
   emailOrUsername?: string;
   availableMethods: TwoFactorMethod[];
   /** On `totp-max-attempts`: milliseconds until this factor can be tried again. */

@@ -12,6 +12,7 @@ import { installPersonalTokenMethods } from './two-factor/personal-tokens.js';
 import { installAccountMethods } from './accounts/methods.js';
 import { publishOwnUser } from './accounts/user-publication.js';
 import { RevocationWatcher, type SessionEnumerator } from './accounts/revocations.js';
+import { publishLoginServiceConfiguration } from './accounts/login-services.js';
 import { installHttpApi } from './http-api/routes.js';
 import { Observability } from './observability/index.js';
 import { StreamRegistry, type Stream, type StreamOptions } from './streams/index.js';
@@ -99,6 +100,7 @@ export function createServer(options: ServerOptions = {}): GuardServer {
   installTwoFactorMethods(server, services, guard, revocations);
   installPersonalTokenMethods(server, services, revocations);
   publishOwnUser(server, services);
+  publishLoginServiceConfiguration(server);
   installHttpApi(server, services);
   observability.install(services, guard);
   if (server.options.accountPage) installAccountPage(server);

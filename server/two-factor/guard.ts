@@ -233,11 +233,14 @@ export class TwoFactorGuard {
     throw this.error('totpInvalid', factor, data, ctx);
   }
 
-  private error(kind: 'totpRequired' | 'totpInvalid' | 'totpMaxAttempts', method: TwoFactorMethod, data: ChallengeData, ctx: Pick<CheckContext, 'available' | 'emailOrUsername'>, lockedFor?: number): DdpError {
+  private error(kind: 'totpRequired' | 'totpInvalid' | 'totpMaxAttempts', method: TwoFactorMethod, data: ChallengeData, ctx: Pick<CheckContext, 'user' | 'available' | 'emailOrUsername'>, lockedFor?: number): DdpError {
     // Rocket.Chat's key order: method, the factor's data, then availableMethods.
     const details: TwoFactorErrorDetails = { method, codeGenerated: data.codeGenerated } as TwoFactorErrorDetails;
     if (data.codeExpires !== undefined) details.codeExpires = data.codeExpires;
-    if (ctx.emailOrUsername !== undefined) details.emailOrUsername = ctx.emailOrUsername;
+    // Login echoes what the user typed. For the email factor Rocket.Chat always names the account
+    // (username, else the first verified address): its clients pass it to `2fa:sendEmailCode`.
+    const emailOrUsername = ctx.emailOrUsername ?? (method === 'email' ? ctx.user.username || verifiedAddresses(ctx.user)[0] : undefined);
+    if (emailOrUsername !== undefined) details.emailOrUsername = emailOrUsername;
     details.availableMethods = ctx.available;
     if (lockedFor !== undefined) details.lockedFor = lockedFor;
     return catalogueError(kind, undefined, details);

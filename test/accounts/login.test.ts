@@ -61,12 +61,13 @@ describe('accounts: login, resume and session tokens', function () {
     expect(added.map((e) => e.id)).to.deep.equal([alice.id]);
     expect(added[0]!.index).to.be.below(out.updatedIndex);
     const fields = added[0]!.fields!;
-    expect(Object.keys(fields).sort()).to.deep.equal(['createdAt', 'emails', 'twoFactor', 'username']);
+    expect(Object.keys(fields).sort()).to.deep.equal(['createdAt', 'emails', 'services', 'twoFactor', 'username']);
     expect(fields.username).to.equal('alice');
     expect(fields.emails).to.deep.equal([{ address: 'alice@example.com', verified: false }]);
     expect(fields.createdAt).to.be.instanceOf(Date);
     expect((fields.createdAt as Date).getTime()).to.equal(alice.createdAt.getTime());
     expect(fields.twoFactor).to.deep.equal({ totp: false, email: false });
+    expect(fields.services).to.deep.equal({ password: { exists: true } });
     const stored = (await services.store.users.findById(alice.id))!;
     const docText = client.texts[added[0]!.index]!;
     for (const secret of [stored.passwordHash!, token, meteorHashedToken(token), 'sealed-pending-totp-secret', meteorPassword('pw-alice').digest]) {

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { decode, encode } from '../../protocol/ejson.js';
 import { createHash } from 'node:crypto';
-import { authHeaders, callMethod, createUser, login, methodBody, passwordCode, post, startHttpServer, PASSWORD, type HttpEnv } from './support.js';
+import { authHeaders, callMethod, createUser, login, methodBody, passwordCode, post, startHttpServer, PASSWORD, START, type HttpEnv } from './support.js';
 
 describe('HTTP API: endpoints and shapes', () => {
   let env: HttpEnv;
@@ -21,15 +21,25 @@ describe('HTTP API: endpoints and shapes', () => {
   });
 
   describe('POST /api/v1/login', () => {
-    it('answers {status:"success", data:{userId, authToken}} and the token works', async () => {
+    it('answers {status:"success", data:{userId, authToken, me}, success:true} and the token works', async () => {
       const reply = await post(env, '/api/v1/login', { user: 'alice', password: PASSWORD });
       expect(reply.status).to.equal(200);
       expect(reply.headers.get('content-type')).to.match(/^application\/json/);
-      expect(Object.keys(reply.json)).to.deep.equal(['status', 'data']);
+      expect(Object.keys(reply.json)).to.deep.equal(['status', 'data', 'success']);
       expect(reply.json.status).to.equal('success');
-      expect(Object.keys(reply.json.data)).to.deep.equal(['userId', 'authToken']);
+      expect(reply.json.success).to.equal(true);
+      expect(Object.keys(reply.json.data)).to.deep.equal(['userId', 'authToken', 'me']);
       expect(reply.json.data.userId).to.equal(aliceId);
       expect(reply.json.data.authToken).to.be.a('string').with.length.above(20);
+      expect(reply.json.data.me).to.deep.equal({
+        _id: aliceId,
+        username: 'alice',
+        emails: [{ address: 'alice@example.com', verified: true }],
+        email: 'alice@example.com',
+        createdAt: new Date(START).toISOString(),
+        services: { password: { exists: true } },
+        twoFactor: { totp: false, email: false },
+      });
       const who = await callMethod(env, reply.json.data, 'whoami');
       expect(who.result).to.deep.equal({ msg: 'result', id: '1', result: aliceId });
     });
@@ -51,7 +61,7 @@ describe('HTTP API: endpoints and shapes', () => {
       const wrong = await post(env, '/api/v1/login', { user: 'alice', password: 'wrong password' });
       const unknown = await post(env, '/api/v1/login', { user: 'nobody', password: PASSWORD });
       expect(wrong.status).to.equal(401);
-      expect(wrong.json).to.deep.equal({ status: 'error', error: 'Unauthorized', message: 'Unauthorized' });
+      expect(wrong.json).to.deep.equal({ success: false, status: 'error', error: 'Unauthorized', message: 'Unauthorized' });
       expect(unknown.status).to.equal(401);
       expect(unknown.text).to.equal(wrong.text);
     });
@@ -113,7 +123,7 @@ describe('HTTP API: endpoints and shapes', () => {
       for (const headers of cases) {
         const reply = await post(env, '/api/v1/method.call/whoami', methodBody('whoami'), headers);
         expect(reply.status, JSON.stringify(headers)).to.equal(401);
-        expect(reply.json).to.deep.equal({ status: 'error', message: 'You must be logged in to do this.' });
+        expect(reply.json).to.deep.equal({ success: false, status: 'error', message: 'You must be logged in to do this.' });
       }
       // The same token with its own user id is accepted: the refusals above were about the headers.
       const ok = await callMethod(env, creds, 'whoami');

@@ -132,6 +132,19 @@ export async function post(env: HttpEnv, path: string, body: unknown, headers: R
   return { status: res.status, json, text, headers: res.headers };
 }
 
+/** GET with the test user-agent; the reply as {@link post}'s. */
+export async function get(env: HttpEnv, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+  const res = await fetch(env.base + path, { headers: { 'user-agent': UA, ...headers } });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
 export interface Credentials {
   userId: string;
   authToken: string;

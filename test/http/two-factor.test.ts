@@ -34,6 +34,7 @@ describe('HTTP API: two-factor', () => {
       const without = await post(env, '/api/v1/login', { user: 'alice', password: PASSWORD });
       expect(without.status).to.equal(401);
       expect(without.json).to.deep.equal({
+        success: false,
         status: 'error',
         error: 'totp-required',
         message: 'TOTP Required',

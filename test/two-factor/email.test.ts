@@ -45,7 +45,7 @@ describe('two-factor: email codes', () => {
     const expired = await client.fails('app.echo', emailAnswer(code));
     expect(expired.error).to.equal('totp-invalid');
     // The expired code is gone, so a new one was sent with the answer.
-    expect(expired.details).to.deep.equal({ method: 'email', codeGenerated: true, codeExpires: new Date(fx.clock.now() + LIFETIME), availableMethods: ['email'] });
+    expect(expired.details).to.deep.equal({ method: 'email', codeGenerated: true, codeExpires: new Date(fx.clock.now() + LIFETIME), emailOrUsername: 'alice', availableMethods: ['email'] });
     const fresh = await fx.emailCode(ADDRESS, 2);
     expect(await client.ok('app.echo', emailAnswer(fresh))).to.deep.equal({ count: 0, args: [] });
   });

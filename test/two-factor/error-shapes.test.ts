@@ -64,13 +64,43 @@ describe('two-factor: error shapes on the wire', () => {
     const first = await client.fails('app.echo');
     const expires = new Date(fx.clock.now() + fx.services.options.emailCodeLifetimeMs);
     expect(first.error).to.equal('totp-required');
-    expect(first.details).to.deep.equal({ method: 'email', codeGenerated: true, codeExpires: expires, availableMethods: ['email'] });
+    expect(first.details).to.deep.equal({ method: 'email', codeGenerated: true, codeExpires: expires, emailOrUsername: 'alice', availableMethods: ['email'] });
     expect(first.details.codeExpires).to.be.instanceOf(Date);
-    expect(Object.keys(first.details)).to.deep.equal(['method', 'codeGenerated', 'codeExpires', 'availableMethods']);
+    expect(Object.keys(first.details)).to.deep.equal(['method', 'codeGenerated', 'codeExpires', 'emailOrUsername', 'availableMethods']);
     fx.clock.advance(60_000);
     const second = await client.fails('app.echo');
-    expect(second.details).to.deep.equal({ method: 'email', codeGenerated: false, codeExpires: expires, availableMethods: ['email'] });
+    expect(second.details).to.deep.equal({ method: 'email', codeGenerated: false, codeExpires: expires, emailOrUsername: 'alice', availableMethods: ['email'] });
     expect(fx.mailsTo('alice@example.com')).to.have.length(1);
+  });
+
+  it('email: emailOrUsername names the account on every path (required, invalid, a factor the user lacks, max-attempts)', async () => {
+    const alice = await fx.user('alice');
+    const { client } = await fx.login('alice');
+    await fx.services.store.twoFactor.setEmailEnabled(alice.id, true);
+    const required = await client.fails('app.echo');
+    expect(required).to.include({ error: 'totp-required' });
+    expect(required.details).to.include({ method: 'email', emailOrUsername: 'alice' });
+    // Rocket.Chat's clients resend a code with it: 2fa:sendEmailCode takes it as it is.
+    expect(await client.ok('2fa:sendEmailCode', { emailOrUsername: required.details.emailOrUsername })).to.equal(undefined);
+    const invalid = await client.fails('app.echo', { twoFactorCode: '000000', twoFactorMethod: 'email' });
+    expect(invalid).to.include({ error: 'totp-invalid' });
+    expect(invalid.details).to.include({ method: 'email', emailOrUsername: 'alice' });
+    // Naming TOTP, which alice does not have: refused on her email factor, which is named the same way.
+    const unavailable = await client.fails('app.echo', { twoFactorCode: '123456', twoFactorMethod: 'totp' });
+    expect(unavailable).to.include({ error: 'totp-invalid' });
+    expect(unavailable.details).to.deep.equal({ method: 'email', codeGenerated: false, emailOrUsername: 'alice', availableMethods: ['email'] });
+    await client.fails('app.echo', { twoFactorCode: '000001', twoFactorMethod: 'email' });
+    const locked = await client.fails('app.echo', { twoFactorCode: '000002', twoFactorMethod: 'email' });
+    expect(locked).to.include({ error: 'totp-max-attempts' });
+    expect(locked.details).to.deep.equal({ method: 'email', codeGenerated: false, emailOrUsername: 'alice', availableMethods: ['email'], lockedFor: 60_000 });
+    const stillLocked = await client.fails('app.echo');
+    expect(stillLocked.details).to.include({ method: 'email', emailOrUsername: 'alice' });
+  });
+
+  it('TOTP and the password fallback carry no emailOrUsername outside login, as Rocket.Chat\'s', async () => {
+    await fx.user('bob');
+    const { client } = await fx.login('bob');
+    expect((await client.fails('app.echo')).details).to.not.have.property('emailOrUsername');
   });
 
   it('password fallback: method password and no available methods', async () => {
