@@ -44,9 +44,13 @@ function dummyHash(hasher: PasswordHasher): Promise<string> {
   return hash;
 }
 
-/** The counter of `user`'s passwords that a check from `key` (an address key, or none) counts on. */
+/**
+ * The counter that wrong passwords from addresses the account has not signed in from share;
+ * each known address counts on `password@<address key>`.
+ */
 const STRANGERS = 'password';
 
+/** Milliseconds until a counter's lock-out ends; 0 when it is not locked. */
 function lockedFor(state: AttemptState, now: Date): number {
   return state.lockedUntil === null ? 0 : state.lockedUntil.getTime() - now.getTime();
 }
