@@ -2,9 +2,7 @@
  * `npm run bench`: ddp-guard against a raw `ws` JSON echo server measured in the same run, in
  * separate processes (server on core 0, this load generator on core 1 where `taskset` exists).
  * Prints each figure with its ratio to the baseline; `--json` prints machine-readable results.
- *
- * Options: `--duration <s>` (measure window per scenario, default 4), `--idle <n>` (idle
- * connections, default 10000), `--json`, `--only <scenario,...>`.
+ * `--help` lists the options (bench/options.ts).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { openSync, writeSync } from 'node:fs';
@@ -14,22 +12,27 @@ import { performance } from 'node:perf_hooks';
 import { cpuSeconds, rssBytes } from './proc.js';
 import { LoadConnection, latencySummary, login, trustSession, type Protocol } from './load.js';
 import { cpuCount, idleClassThread, pinThread, setOwnNice, threadsNamed } from './threads.js';
+import { HELP, parseBenchArgs, type Scenario } from './options.js';
+import { startShipped } from './shipped.js';
 import { WORKER_THREAD_NAME } from '../server/accounts/password-worker.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
-};
-const DURATION_MS = Number(flag('duration', '4')) * 1000;
+const parsed = parseBenchArgs(process.argv.slice(2));
+if (parsed === 'help') {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
+if ('error' in parsed) {
+  process.stderr.write(`bench: ${parsed.error}\n\n${HELP}\n`);
+  process.exit(2);
+}
+const DURATION_MS = parsed.durationMs;
 const WARMUP_MS = 1000;
-const IDLE = Number(flag('idle', '10000'));
-const JSON_OUT = args.includes('--json');
-const ONLY = flag('only', '').split(',').filter(Boolean);
+const IDLE = parsed.idle;
+const JSON_OUT = parsed.json;
 /** `--profile <dir>`: run the ddp-guard server with `--cpu-prof`, profiles written to `<dir>`. */
-const PROFILE_DIR = flag('profile', '');
-const run = (name: string): boolean => ONLY.length === 0 || ONLY.includes(name);
+const PROFILE_DIR = parsed.profileDir;
+const run = (name: Scenario): boolean => parsed.only.length === 0 || parsed.only.includes(name);
 
 function hasTaskset(): boolean {
   try {
@@ -67,9 +70,11 @@ function log(line: string): void {
 
 interface Server { child: ChildProcess; pid: number; url: string }
 
+const NODE_FLAGS = (profile: boolean): string[] => ['--expose-gc', ...(profile && PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${PROFILE_DIR}`] : [])];
+
 async function startServer(kind: 'baseline' | 'ddp' | 'floor', extra: string[] = []): Promise<Server> {
   const script = path.join(here, 'servers', `${kind}.js`);
-  const nodeFlags = ['--expose-gc', ...(kind === 'ddp' && PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${PROFILE_DIR}`] : [])];
+  const nodeFlags = NODE_FLAGS(kind === 'ddp');
   const command = TASKSET ? 'taskset' : process.execPath;
   const argv = TASKSET ? ['-c', '0', process.execPath, ...nodeFlags, script, ...extra] : [...nodeFlags, script, ...extra];
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
@@ -283,11 +288,15 @@ async function main(): Promise<void> {
   log(`ddp-guard bench: ${DURATION_MS / 1000} s per scenario after ${WARMUP_MS / 1000} s warm-up; taskset ${TASKSET ? 'on (server core 0, load core 1)' : 'not available'}; deep CPU idle states ${LOW_CPU_LATENCY ? 'off (cpu_dma_latency 0)' : 'as the OS sets them (cpu_dma_latency not writable)'}`);
   const baseline = await startServer('baseline');
   const ddp = await startServer('ddp', ['--heartbeat-ms', String(HEARTBEAT_MS)]);
+  // The baseline's figures, kept for the shipped scenario (measured once per run).
+  let smallBaseline: Throughput | null = null;
+  let idleBaseline: { afterHandshake: number } | null = null;
   try {
     for (const [name, payload] of [['small', SMALL], ['1kb', KB]] as const) {
       if (!run(name)) continue;
       log(`scenario ${name}: C=50 × 4 in flight…`);
       const b = await throughput(baseline, 'baseline', 'echo', payload, 50, 4);
+      if (name === 'small') smallBaseline = b;
       const d = await throughput(ddp, 'ddp', 'echo', payload, 50, 4);
       row(name, 'calls/s', b.callsPerSec, d.callsPerSec, 'info', null);
       row(name, 'calls per server CPU-s', b.callsPerCpuSec, d.callsPerCpuSec, '≥ 0.90', (r) => r >= 0.9);
@@ -329,6 +338,7 @@ async function main(): Promise<void> {
     if (run('idle')) {
       log(`scenario idle: ${IDLE} idle connections each, held ${(HEARTBEAT_MS * 3) / 1000} s (ddp-guard heartbeat every ${HEARTBEAT_MS / 1000} s)…`);
       const b = await idleMemory(baseline, 'baseline', IDLE, HEARTBEAT_MS * 3);
+      idleBaseline = b;
       const d = await idleMemory(ddp, 'ddp', IDLE, HEARTBEAT_MS * 3);
       // The same for the least any DDP server on ws holds (bench/servers/floor.ts), for reference.
       const floor = await startServer('floor', ['--heartbeat-ms', String(HEARTBEAT_MS)]);
@@ -339,6 +349,31 @@ async function main(): Promise<void> {
       row('idle', 'DDP floor (minimal DDP on ws): RSS bytes per connection after the handshake', b.afterHandshake, f.afterHandshake, 'info', null);
       row('idle', 'DDP floor: … after heartbeats', b.afterHeartbeats, f.afterHeartbeats, 'info', null);
       row('idle', `connections still open after heartbeats (of ${IDLE})`, b.held, d.held, '= 1.00', (r) => r === 1);
+    }
+    if (run('shipped')) {
+      log('scenario shipped: ddp-guard serve through its CLI entry with its defaults (info logs, metrics, account page, SQLite file), C=50 × 4…');
+      const shipped = await startShipped(TASKSET, NODE_FLAGS(false));
+      try {
+        const base = smallBaseline ?? (await throughput(baseline, 'baseline', 'echo', SMALL, 50, 4));
+        const logBefore = shipped.logBytes();
+        const plain = await throughput(shipped, 'ddp', 'echo', SMALL, 50, 4);
+        const guarded = await throughput(shipped, 'ddp', 'echo.guarded', SMALL, 50, 4, async (c) => {
+          await login(c);
+          await trustSession(c);
+        });
+        const logged = shipped.logBytes() - logBefore;
+        row('shipped', 'plain calls per server CPU-s', base.callsPerCpuSec, plain.callsPerCpuSec, '≥ 1.00', (r) => r >= 1);
+        row('shipped', 'guarded calls, trusted session, per server CPU-s', base.callsPerCpuSec, guarded.callsPerCpuSec, '≥ 1.00', (r) => r >= 1);
+        row('shipped', 'plain p50 ms', base.p50, plain.p50, 'info', null);
+        row('shipped', `log bytes written during ${plain.calls + guarded.calls} calls and 50 logins`, null, logged, 'info', null);
+        log('  idle connections…');
+        const idleBase = idleBaseline ?? (await idleMemory(baseline, 'baseline', IDLE, 0));
+        const idle = await idleMemory(shipped, 'ddp', IDLE, 0);
+        row('shipped', 'idle RSS bytes per connection after the handshake', idleBase.afterHandshake, idle.afterHandshake, '≤ 1.20', (r) => idleBase.afterHandshake > 0 && r <= 1.2);
+      } finally {
+        await stopServer(shipped);
+        shipped.cleanUp();
+      }
     }
   } finally {
     await stopServer(baseline);
