@@ -9,7 +9,7 @@ import type { TwoFactorOptions } from '../methods.js';
 import type { Services } from '../services.js';
 import type { TwoFactorState, UserRecord } from '../storage/contract.js';
 import { audit } from '../audit.js';
-import { emailFactor, passwordFactor, totpFactor, verifiedAddresses, type ChallengeData, type Factor, type VerifyOutcome } from './factors.js';
+import { emailFactor, passwordFactor, replayData, totpFactor, verifiedAddresses, type ChallengeData, type Factor, type VerifyOutcome } from './factors.js';
 import { KeyedSerializer } from './serial.js';
 import { isTrusted, rememberClient, trustedFromMemory } from './trust.js';
 
@@ -76,10 +76,15 @@ export class TwoFactorGuard {
     return true;
   }
 
-  async check(request: GuardRequest): Promise<void> {
+  /**
+   * Pass, or throw `totp-required` / `totp-invalid` / `totp-max-attempts`. Resolves true when
+   * a code was verified by this call (`login` then trusts the token it issues), false when
+   * the caller was trusted or the user needed no code.
+   */
+  async check(request: GuardRequest): Promise<boolean> {
     const { user, caller, options } = request;
     const isLogin = request.isLogin === true;
-    if (!isLogin && request.trustChecked !== true && (await this.trusts(caller, options))) return;
+    if (!isLogin && request.trustChecked !== true && (await this.trusts(caller, options))) return false;
     const state = await this.services.store.twoFactor.get(user.id);
     const available = TwoFactorGuard.availableMethods(user, state);
     const fallbackAllowed = !isLogin && user.passwordHash !== null && (options.requireSecondFactor === true || !options.disablePasswordFallback);
@@ -91,7 +96,7 @@ export class TwoFactorGuard {
     if (selected === undefined) {
       if (!fallbackAllowed) {
         if (options.requireSecondFactor && !isLogin) throw this.error('totpRequired', 'password', { codeGenerated: false }, request, available);
-        return; // the user has no factor and this method needs none beyond the login
+        return false; // the user has no factor and this method needs none beyond the login
       }
       selected = 'password';
     }
@@ -110,6 +115,7 @@ export class TwoFactorGuard {
     const invalidData = selected === 'email' ? () => this.emailDataAfterFailure(user, state) : undefined;
     await this.verifyLimited(user, selected, caller, request, available, () => factor.verify(user, state, code), invalidData);
     if (!options.disableRememberMe && !isLogin) await rememberClient(this.services, caller);
+    return true;
   }
 
   /**
@@ -130,6 +136,8 @@ export class TwoFactorGuard {
       if (outcome === 'replay') {
         this.emit('replay', factor);
         await audit(this.services, '2fa.replay-rejected', user.id, caller, { factor });
+        // Say so, and when the next code comes: the user typed what the app shows.
+        return this.recordFailure(user, factor, caller, request, available, () => replayData(this.services, user));
       }
       return this.recordFailure(user, factor, caller, request, available, invalidData);
     });
@@ -182,6 +190,8 @@ export class TwoFactorGuard {
     if (request.emailOrUsername !== undefined) details.emailOrUsername = request.emailOrUsername;
     details.availableMethods = available;
     if (lockedFor !== undefined) details.lockedFor = lockedFor;
+    if (data.reason !== undefined) details.reason = data.reason;
+    if (data.nextCodeIn !== undefined) details.nextCodeIn = data.nextCodeIn;
     return catalogueError(kind, undefined, details);
   }
 }
