@@ -176,6 +176,18 @@ const url = (protocols: readonly string[]): Check => (name, value) => {
   if (!protocols.includes(parsed.protocol)) throw new OptionError(name, `expected a ${protocols.join(' or ')} URL, got ${parsed.protocol}`);
 };
 
+/**
+ * The database spec: a SQLite file path, `:memory:`, `memory` or a PostgreSQL URL. Any other
+ * `scheme://` is refused here: opened as a file name it would create `./mysql:/host/...`.
+ */
+const database: Check = (name, value) => {
+  nonEmptyString(name, value);
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec((value as string).trim());
+  if (scheme && !/^postgres(ql)?$/i.test(scheme[1]!)) {
+    throw new OptionError(name, `${scheme[1]}:// databases are not supported: give a SQLite file path, ":memory:", "memory" or a postgres:// URL`);
+  }
+};
+
 const CHECKS: { [K in keyof Defaults]: Check } = {
   port: integer(0, 65535),
   host: nonEmptyString,
@@ -199,7 +211,7 @@ const CHECKS: { [K in keyof Defaults]: Check } = {
   shutdownTimeoutMs: integer(0),
   maxBodyBytes: integer(1),
   accountPage: boolean,
-  db: nonEmptyString,
+  db: database,
   secret: nullableString,
   smtpUrl: url(['smtp:', 'smtps:']),
   mailFrom: nonEmptyString,

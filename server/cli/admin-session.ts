@@ -15,10 +15,11 @@ import { CliError, EXIT } from './errors.js';
 import type { CliIo } from './io.js';
 
 /** The flags every `user` command takes. */
-export interface StoreFlags {
+// A type, not an interface: it must fit `ServeFlags`' index signature.
+export type StoreFlags = {
   db?: string;
   config?: string;
-}
+};
 
 /** An open store and hasher plus what the command may want to say about them. */
 export interface AdminSession extends AdminDeps {
