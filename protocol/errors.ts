@@ -94,6 +94,9 @@ export const METHOD_ERRORS = Object.freeze({
   tokenExpired: { error: 403, reason: "You've been logged out by the server. Please log in again.", meaning: 'The resume token is unknown or expired.' },
   totpRequired: { error: 'totp-required', reason: 'TOTP Required', meaning: 'A second factor is needed: retry with `{twoFactorCode, twoFactorMethod}` as the last parameter.' },
   totpInvalid: { error: 'totp-invalid', reason: 'TOTP Invalid', meaning: 'The code was wrong, expired or already used.' },
+  // Rocket.Chat's code for its minimum-length rule; the reason names the length.
+  passwordTooShort: { error: 'error-password-policy-not-met-minLength', reason: 'The password must be at least %s characters long', meaning: 'A new password (`createUser`, `changePassword`, `resetPassword`) is shorter than `passwordMinLength`; `details.minLength` says how long it must be.' },
+  passwordTooCommon: { error: 'error-password-policy-not-met-common', reason: 'The password is one of the most common passwords: choose another', meaning: 'A new password is among the 10 000 most common ones (`refuseCommonPasswords`); also checked when only its sha-256 digest is sent.' },
   // Rocket.Chat's exact text, misspelling included: clients compare it.
   totpMaxAttempts: { error: 'totp-max-attempts', reason: 'TOTP Maximun Failed Attempts Reached', meaning: 'Too many wrong codes: this factor is locked for `details.lockedFor` ms.' },
 } satisfies Record<string, CatalogueEntry>);

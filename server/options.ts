@@ -75,6 +75,10 @@ export const DEFAULTS = Object.freeze({
   bcryptCost: 10,
   /** bcrypt worker threads; 0 = one per core but one, at least one. @default 0 */
   passwordWorkers: 0,
+  /** Shortest new password, in characters (`createUser`, `changePassword`, `resetPassword`, `ddp-guard user add` and `passwd`); applies to passwords sent in plain text, not to sha-256 digests. @default 8 */
+  passwordMinLength: 8,
+  /** Refuse new passwords that are among the 10 000 most common ones (also when only their sha-256 digest is sent). @default true */
+  refuseCommonPasswords: true,
   /** Calls of `login`, `createUser`, `forgotPassword`, `resetPassword` and 2FA code requests allowed per connection per window. @default 5 (Meteor's accounts rule) */
   accountsRateLimitCount: 5,
   /** The window of that rule, in ms. @default 10 s */
@@ -224,6 +228,8 @@ const CHECKS: { [K in keyof Defaults]: Check } = {
   verifyTokenLifetimeMs: integer(1000),
   bcryptCost: integer(4, 31),
   passwordWorkers: integer(0, 64),
+  passwordMinLength: integer(1, 256),
+  refuseCommonPasswords: boolean,
   accountsRateLimitCount: integer(1),
   accountsRateLimitWindowMs: integer(1),
   trustedClientMs: integer(0),

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { AdminDeps } from '../accounts/admin.js';
 import { createPasswordHasher } from '../accounts/password-hasher.js';
+import { passwordPolicyOf } from '../accounts/password-policy.js';
 import { systemClock } from '../clock.js';
 import type { ServeConfig } from './config.js';
 import { loadConfig } from './config-file.js';
@@ -57,7 +58,8 @@ export async function withAdminSession<T>(
   const store = await openStore(spec);
   const hasher = createPasswordHasher({ cost: config.resolved.bcryptCost, size: 1 });
   try {
-    return await command({ store, hasher, clock: systemClock, config, database: describeDatabase(db, io.cwd) });
+    const passwordPolicy = passwordPolicyOf(config.resolved);
+    return await command({ store, hasher, clock: systemClock, passwordPolicy, config, database: describeDatabase(db, io.cwd) });
   } finally {
     await hasher.close();
     await store.close();

@@ -37,6 +37,8 @@ export const OPTION_HELP: Readonly<Record<OptionName, string>> = Object.freeze({
   verifyTokenLifetimeMs: 'Lifetime of an email-verification token, in ms.',
   bcryptCost: 'bcrypt cost factor.',
   passwordWorkers: 'bcrypt worker threads; 0 = one per core but one, at least one.',
+  passwordMinLength: 'Shortest new password, in characters (createUser, changePassword, resetPassword, ddp-guard user add and passwd); applies to passwords sent in plain text, not to sha-256 digests.',
+  refuseCommonPasswords: 'Refuse new passwords that are among the 10 000 most common ones (also when only their sha-256 digest is sent).',
   accountsRateLimitCount: 'Calls of login, createUser, forgotPassword, resetPassword and 2FA code requests allowed per connection per window.',
   accountsRateLimitWindowMs: 'The window of that rule, in ms.',
   trustedClientMs: 'How long a client stays trusted after a successful check, in ms; 0 turns trust off.',
