@@ -34,7 +34,7 @@ Options:
   --idle <n>        idle connections for the idle and shipped scenarios (default 10000)
   --only <a,b,...>  run only these scenarios
   --json            print the rows as JSON on stdout
-  --profile <dir>   write a --cpu-prof profile of the ddp-guard server to <dir>
+  --profile <dir>   write --cpu-prof profiles of the ddp-guard servers to <dir>
   -h, --help        this text`;
 
 /** The options, `'help'`, or a message saying what is wrong. */
