@@ -5,11 +5,10 @@
  * `--help` lists the options (bench/options.ts).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { openSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { cpuSeconds, rssBytes } from './proc.js';
+import { cpuSeconds, holdLowCpuLatency, rssBytes } from './proc.js';
 import { LoadConnection, latencySummary, login, trustSession, type Protocol } from './load.js';
 import { cpuCount, idleClassThread, pinThread, setOwnNice, threadsNamed } from './threads.js';
 import { HELP, parseBenchArgs, type Scenario } from './options.js';
@@ -44,22 +43,6 @@ function hasTaskset(): boolean {
 }
 const TASKSET = hasTaskset();
 
-/**
- * Ask the kernel for no deep CPU idle states while the bench runs (PM QoS: 0 µs written to
- * /dev/cpu_dma_latency, held as long as the file stays open; needs root). Otherwise a core that
- * went idle between two calls takes up to milliseconds to wake on a VM, and p99 figures measure
- * that rather than the servers. Both servers run under the same setting.
- */
-function holdLowCpuLatency(): boolean {
-  try {
-    const fd = openSync('/dev/cpu_dma_latency', 'w');
-    const zero = Buffer.alloc(4);
-    writeSync(fd, zero);
-    return true; // the descriptor stays open until this process exits
-  } catch {
-    return false;
-  }
-}
 const LOW_CPU_LATENCY = holdLowCpuLatency();
 // -a: every thread of the load generator (V8's and libuv's too), not only the main one.
 if (TASKSET) execFileSync('taskset', ['-a', '-cp', '1', String(process.pid)], { stdio: 'ignore' });
@@ -354,6 +337,8 @@ async function main(): Promise<void> {
       const base = await startServer('baseline');
       try {
         const before = await throughput(base, 'baseline', 'echo', SMALL, 50, 4);
+        // The engine as the other rows run it (silent logger, in-memory SQLite), for the shipped/engine ratio.
+        const engine = await throughput(ddp, 'ddp', 'echo', SMALL, 50, 4);
         const logBefore = shipped.logBytes();
         const plain = await throughput(shipped, 'ddp', 'echo', SMALL, 50, 4);
         const guarded = await throughput(shipped, 'ddp', 'echo.guarded', SMALL, 50, 4, async (c) => {
@@ -366,6 +351,7 @@ async function main(): Promise<void> {
         row('shipped', 'plain calls per server CPU-s (baseline: mean of before and after)', baseCpu, plain.callsPerCpuSec, '≥ 1.00', (r) => r >= 1);
         row('shipped', 'guarded calls, trusted session, per server CPU-s', baseCpu, guarded.callsPerCpuSec, '≥ 1.00', (r) => r >= 1);
         row('shipped', 'plain p50 ms', (before.p50 + after.p50) / 2, plain.p50, 'info', null);
+        row('shipped', 'plain calls per server CPU-s vs the engine (bench/servers/ddp.ts) just before', engine.callsPerCpuSec, plain.callsPerCpuSec, 'info', null);
         row('shipped', `log bytes written during ${plain.calls + guarded.calls} calls and 50 logins`, null, logged, 'info', null);
         log('  idle connections…');
         const idleBase = await idleMemory(base, 'baseline', IDLE, 0);
