@@ -40,7 +40,10 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 
 const HELP_AFTER = `
 Parameters are EJSON texts, one per argument: 42, true, null, '{"a":1}', '{"$date":0}', '"42"'
-(the string 42); a word that is not JSON is a string (hello).
+(the string 42); a word that is not JSON is a string (hello); text that starts like JSON
+({, [ or ") but is not valid JSON is an error. The code of 2fa:validateTempToken, 2fa:disable
+and 2fa:regenerateCodes stays text (540583 is not sent as a number).
+With --user and no --password, a terminal asks for the password without echo.
 The result is printed as EJSON on stdout; errors as 'error [code]: reason' on stderr.
 
 Two-factor: when the server answers totp-required or totp-invalid, the code comes from --code
