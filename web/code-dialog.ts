@@ -136,7 +136,7 @@ export class CodeDialog {
     this.#input.autocomplete = factor === 'password' ? 'current-password' : 'one-time-code';
     this.#input.inputMode = factor === 'email' ? 'numeric' : 'text';
     this.#showError(prompt.usedWaitMs !== undefined
-      ? `That code was already used. Wait for the next one from your app${prompt.usedWaitMs > 0 ? ` (in ${formatWait(prompt.usedWaitMs)})` : ''}.`
+      ? (prompt.usedWaitMs > 0 ? `That code was already used. Wait for the next one from your app (in ${formatWait(prompt.usedWaitMs)}).` : 'That code was already used. Enter the next one your app shows.')
       : prompt.invalid ? (factor === 'password' ? 'That password is not correct.' : 'That code is not valid.') : '');
     const others = factor === 'password' ? [] : prompt.availableMethods.filter((m) => m !== factor);
     this.#switch.replaceChildren(...others.map((other) => {

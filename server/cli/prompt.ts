@@ -53,8 +53,10 @@ const CANCEL = new Set(['\u0003', '\u0004']); // Ctrl-C, Ctrl-D
  */
 export function askHidden(io: CliIo, question: string): Promise<string> {
   const { stdin } = io;
-  io.ask(question);
+  // Echo off before the question shows: a person (or a test) typing as soon as it appears
+  // would otherwise see the terminal echo the first keys.
   stdin.setRawMode(true);
+  io.ask(question);
   stdin.setEncoding('utf8');
   stdin.resume();
   return new Promise((resolve, reject) => {

@@ -106,8 +106,10 @@ export function twoFactorAdvice(err: Pick<DdpError, 'error' | 'details'>): strin
   const details = (typeof err.details === 'object' && err.details !== null ? err.details : {}) as { lockedFor?: unknown; reason?: unknown; nextCodeIn?: unknown };
   if (err.error === 'totp-max-attempts' && typeof details.lockedFor === 'number') return `Too many wrong codes: try again in ${formatWait(details.lockedFor)}.`;
   if (details.reason === 'used') {
-    const wait = typeof details.nextCodeIn === 'number' && details.nextCodeIn > 0 ? ` in ${formatWait(details.nextCodeIn)}` : '';
-    return `That code was already used: wait for the next code from your app${wait}.`;
+    // The next code may already show (the step turned while the answer travelled).
+    return typeof details.nextCodeIn === 'number' && details.nextCodeIn > 0
+      ? `That code was already used: wait for the next code from your app in ${formatWait(details.nextCodeIn)}.`
+      : 'That code was already used: enter the next code your app shows.';
   }
   return '';
 }

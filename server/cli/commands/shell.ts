@@ -151,12 +151,13 @@ async function runShell(io: CliIo, url: string, flags: RemoteFlags): Promise<voi
         if (!hidden) io.ask('\n');
         reject(new CliError('Cancelled.', EXIT.failure));
       }, { once: true });
+      // readline keeps the terminal in raw mode and echoes through `output`: muted, nothing shows.
       if (hidden) io.ask(question);
+      muted = hidden === true;
       rl.question(hidden ? '' : question, { signal: controller.signal }, (answer) => {
         done();
         resolve(answer);
       });
-      muted = hidden === true;
     })
     : undefined;
   let client: DdpClient;
