@@ -1,5 +1,5 @@
-/** Reading a process's CPU time and memory from /proc (Linux). */
-import { readFileSync } from 'node:fs';
+/** Reading a process's CPU time and memory from /proc, and the CPU latency hold of the bench (Linux). */
+import { openSync, readFileSync, writeSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -18,4 +18,21 @@ export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /VmRSS:\s+(\d+) kB/.exec(status);
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/**
+ * Ask the kernel for no deep CPU idle states while the bench runs (PM QoS: 0 µs written to
+ * /dev/cpu_dma_latency, held as long as the file stays open; needs root). Otherwise a core that
+ * went idle between two calls takes up to milliseconds to wake on a VM, and p99 figures measure
+ * that rather than the servers. Both servers run under the same setting.
+ */
+export function holdLowCpuLatency(): boolean {
+  try {
+    const fd = openSync('/dev/cpu_dma_latency', 'w');
+    const zero = Buffer.alloc(4);
+    writeSync(fd, zero);
+    return true; // the descriptor stays open until this process exits
+  } catch {
+    return false;
+  }
 }

@@ -2,34 +2,36 @@
  * `npm run bench`: ddp-guard against a raw `ws` JSON echo server measured in the same run, in
  * separate processes (server on core 0, this load generator on core 1 where `taskset` exists).
  * Prints each figure with its ratio to the baseline; `--json` prints machine-readable results.
- *
- * Options: `--duration <s>` (measure window per scenario, default 4), `--idle <n>` (idle
- * connections, default 10000), `--json`, `--only <scenario,...>`.
+ * `--help` lists the options (bench/options.ts).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { openSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { cpuSeconds, rssBytes } from './proc.js';
+import { cpuSeconds, holdLowCpuLatency, rssBytes } from './proc.js';
 import { LoadConnection, latencySummary, login, trustSession, type Protocol } from './load.js';
 import { cpuCount, idleClassThread, pinThread, setOwnNice, threadsNamed } from './threads.js';
+import { HELP, parseBenchArgs, type Scenario } from './options.js';
+import { startShipped } from './shipped.js';
 import { WORKER_THREAD_NAME } from '../server/accounts/password-worker.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
-};
-const DURATION_MS = Number(flag('duration', '4')) * 1000;
+const parsed = parseBenchArgs(process.argv.slice(2));
+if (parsed === 'help') {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
+if ('error' in parsed) {
+  process.stderr.write(`bench: ${parsed.error}\n\n${HELP}\n`);
+  process.exit(2);
+}
+const DURATION_MS = parsed.durationMs;
 const WARMUP_MS = 1000;
-const IDLE = Number(flag('idle', '10000'));
-const JSON_OUT = args.includes('--json');
-const ONLY = flag('only', '').split(',').filter(Boolean);
+const IDLE = parsed.idle;
+const JSON_OUT = parsed.json;
 /** `--profile <dir>`: run the ddp-guard server with `--cpu-prof`, profiles written to `<dir>`. */
-const PROFILE_DIR = flag('profile', '');
-const run = (name: string): boolean => ONLY.length === 0 || ONLY.includes(name);
+const PROFILE_DIR = parsed.profileDir;
+const run = (name: Scenario): boolean => parsed.only.length === 0 || parsed.only.includes(name);
 
 function hasTaskset(): boolean {
   try {
@@ -41,22 +43,6 @@ function hasTaskset(): boolean {
 }
 const TASKSET = hasTaskset();
 
-/**
- * Ask the kernel for no deep CPU idle states while the bench runs (PM QoS: 0 µs written to
- * /dev/cpu_dma_latency, held as long as the file stays open; needs root). Otherwise a core that
- * went idle between two calls takes up to milliseconds to wake on a VM, and p99 figures measure
- * that rather than the servers. Both servers run under the same setting.
- */
-function holdLowCpuLatency(): boolean {
-  try {
-    const fd = openSync('/dev/cpu_dma_latency', 'w');
-    const zero = Buffer.alloc(4);
-    writeSync(fd, zero);
-    return true; // the descriptor stays open until this process exits
-  } catch {
-    return false;
-  }
-}
 const LOW_CPU_LATENCY = holdLowCpuLatency();
 // -a: every thread of the load generator (V8's and libuv's too), not only the main one.
 if (TASKSET) execFileSync('taskset', ['-a', '-cp', '1', String(process.pid)], { stdio: 'ignore' });
@@ -67,9 +53,11 @@ function log(line: string): void {
 
 interface Server { child: ChildProcess; pid: number; url: string }
 
+const NODE_FLAGS = (profile: boolean): string[] => ['--expose-gc', ...(profile && PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${PROFILE_DIR}`] : [])];
+
 async function startServer(kind: 'baseline' | 'ddp' | 'floor', extra: string[] = []): Promise<Server> {
   const script = path.join(here, 'servers', `${kind}.js`);
-  const nodeFlags = ['--expose-gc', ...(kind === 'ddp' && PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${PROFILE_DIR}`] : [])];
+  const nodeFlags = NODE_FLAGS(kind === 'ddp');
   const command = TASKSET ? 'taskset' : process.execPath;
   const argv = TASKSET ? ['-c', '0', process.execPath, ...nodeFlags, script, ...extra] : [...nodeFlags, script, ...extra];
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
@@ -339,6 +327,41 @@ async function main(): Promise<void> {
       row('idle', 'DDP floor (minimal DDP on ws): RSS bytes per connection after the handshake', b.afterHandshake, f.afterHandshake, 'info', null);
       row('idle', 'DDP floor: … after heartbeats', b.afterHeartbeats, f.afterHeartbeats, 'info', null);
       row('idle', `connections still open after heartbeats (of ${IDLE})`, b.held, d.held, '= 1.00', (r) => r === 1);
+    }
+    if (run('shipped')) {
+      log('scenario shipped: ddp-guard serve through its CLI entry with its defaults (info logs, metrics, account page, SQLite file), C=50 × 4…');
+      // A baseline process of its own, measured right before and after: on a shared machine
+      // the load of other processes drifts, and a baseline from minutes earlier would not be
+      // "the same run". The idle figures compare two processes that served the same load.
+      const shipped = await startShipped(TASKSET, NODE_FLAGS(true));
+      const base = await startServer('baseline');
+      try {
+        const before = await throughput(base, 'baseline', 'echo', SMALL, 50, 4);
+        // The engine as the other rows run it (silent logger, in-memory SQLite), for the shipped/engine ratio.
+        const engine = await throughput(ddp, 'ddp', 'echo', SMALL, 50, 4);
+        const logBefore = shipped.logBytes();
+        const plain = await throughput(shipped, 'ddp', 'echo', SMALL, 50, 4);
+        const guarded = await throughput(shipped, 'ddp', 'echo.guarded', SMALL, 50, 4, async (c) => {
+          await login(c);
+          await trustSession(c);
+        });
+        const logged = shipped.logBytes() - logBefore;
+        const after = await throughput(base, 'baseline', 'echo', SMALL, 50, 4);
+        const baseCpu = (before.callsPerCpuSec + after.callsPerCpuSec) / 2;
+        row('shipped', 'plain calls per server CPU-s (baseline: mean of before and after)', baseCpu, plain.callsPerCpuSec, '≥ 1.00', (r) => r >= 1);
+        row('shipped', 'guarded calls, trusted session, per server CPU-s', baseCpu, guarded.callsPerCpuSec, '≥ 1.00', (r) => r >= 1);
+        row('shipped', 'plain p50 ms', (before.p50 + after.p50) / 2, plain.p50, 'info', null);
+        row('shipped', 'plain calls per server CPU-s vs the engine (bench/servers/ddp.ts) just before', engine.callsPerCpuSec, plain.callsPerCpuSec, 'info', null);
+        row('shipped', `log bytes written during ${plain.calls + guarded.calls} calls and 50 logins`, null, logged, 'info', null);
+        log('  idle connections…');
+        const idleBase = await idleMemory(base, 'baseline', IDLE, 0);
+        const idle = await idleMemory(shipped, 'ddp', IDLE, 0);
+        row('shipped', 'idle RSS bytes per connection after the handshake', idleBase.afterHandshake, idle.afterHandshake, '≤ 1.20', (r) => idleBase.afterHandshake > 0 && r <= 1.2);
+      } finally {
+        await stopServer(base);
+        await stopServer(shipped);
+        shipped.cleanUp();
+      }
     }
   } finally {
     await stopServer(baseline);

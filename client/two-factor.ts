@@ -71,6 +71,8 @@ export function readTwoFactorDetails(details: unknown): TwoFactorErrorDetails | 
   if (d.codeExpires instanceof Date) read.codeExpires = d.codeExpires;
   if (typeof d.emailOrUsername === 'string') read.emailOrUsername = d.emailOrUsername;
   if (typeof d.lockedFor === 'number') read.lockedFor = d.lockedFor;
+  if (d.reason === 'used') read.reason = 'used';
+  if (typeof d.nextCodeIn === 'number') read.nextCodeIn = d.nextCodeIn;
   return read;
 }
 

@@ -95,7 +95,10 @@ export const METHOD_ERRORS = Object.freeze({
   loginBlockedForIp: { error: 'error-login-blocked-for-ip', reason: 'Login has been temporarily blocked For IP', meaning: 'Too many wrong passwords from this client address, for any accounts: password checks from it wait `details.timeToReset` ms.' },
   tokenExpired: { error: 403, reason: "You've been logged out by the server. Please log in again.", meaning: 'The resume token is unknown or expired.' },
   totpRequired: { error: 'totp-required', reason: 'TOTP Required', meaning: 'A second factor is needed: retry with `{twoFactorCode, twoFactorMethod}` as the last parameter.' },
-  totpInvalid: { error: 'totp-invalid', reason: 'TOTP Invalid', meaning: 'The code was wrong, expired or already used.' },
+  totpInvalid: { error: 'totp-invalid', reason: 'TOTP Invalid', meaning: 'The code was wrong, expired or already used; for a used TOTP code `details.reason` is `used` and `details.nextCodeIn` the ms until the app shows the next one.' },
+  // Rocket.Chat's code for its minimum-length rule; the reason names the length.
+  passwordTooShort: { error: 'error-password-policy-not-met-minLength', reason: 'The password must be at least %s characters long', meaning: 'A new password (`createUser`, `changePassword`, `resetPassword`) is shorter than `passwordMinLength`; `details.minLength` says how long it must be.' },
+  passwordTooCommon: { error: 'error-password-policy-not-met-common', reason: 'The password is one of the most common passwords: choose another', meaning: 'A new password is among the 10 000 most common ones (`refuseCommonPasswords`); also checked when only its sha-256 digest is sent.' },
   // Rocket.Chat's exact text, misspelling included: clients compare it.
   totpMaxAttempts: { error: 'totp-max-attempts', reason: 'TOTP Maximun Failed Attempts Reached', meaning: 'Too many wrong codes: this factor is locked for `details.lockedFor` ms.' },
 } satisfies Record<string, CatalogueEntry>);

@@ -23,6 +23,13 @@ export interface TwoFactorErrorDetails {
   availableMethods: TwoFactorMethod[];
   /** On `totp-max-attempts`: milliseconds until this factor can be tried again. */
   lockedFor?: number;
+  /**
+   * On `totp-invalid` for a code that was right but already used (ddp-guard's, beside
+   * Rocket.Chat's fields): `'used'`.
+   */
+  reason?: 'used';
+  /** With `reason: 'used'` for TOTP: milliseconds until the authenticator app shows a code not used yet. */
+  nextCodeIn?: number;
 }
 
 /** The argument a client appends to a method call to answer a challenge. */

@@ -3,7 +3,7 @@
  * `listen()` and a graceful `close()`. Accounts and the 2FA guard plug into it from `index.ts`.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { CLOSE_CODES } from '../protocol/constants.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { createJsonLogger, errorFields, type Logger } from './logger.js';
@@ -191,14 +191,16 @@ export class DdpServer implements ServerCore {
     for (const session of this.allSessions) fn(session);
   }
 
-  /** Start listening; resolves with the bound address. A port in use is a clear error. */
+  /**
+   * Start listening; resolves with the bound address. A port in use is a clear error, found
+   * before the start-up steps run (opening the store, the mailer...), so it is the first and
+   * only thing said rather than a failure after "services ready".
+   */
   async listen(): Promise<AddressInfo> {
+    if (this.options.port !== 0) await this.probePort();
     for (const fn of this.startup) await fn();
     return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        if (err.code === 'EADDRINUSE') reject(new Error(`Port ${this.options.port} on ${this.options.host} is already in use: stop the other process or choose another port (--port)`));
-        else reject(err);
-      };
+      const onError = (err: NodeJS.ErrnoException): void => reject(this.listenError(err));
       this.httpServer.once('error', onError);
       this.sweeper.start();
     this.httpServer.listen(this.options.port, this.options.host, () => {
@@ -208,6 +210,23 @@ export class DdpServer implements ServerCore {
         resolve(address);
       });
     });
+  }
+
+  /** Binds the port for a moment and lets it go: fails now if another process holds it. */
+  private probePort(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const probe = createNetServer();
+      probe.once('error', (err: NodeJS.ErrnoException) => reject(this.listenError(err)));
+      probe.listen({ port: this.options.port, host: this.options.host, exclusive: true }, () => probe.close(() => resolve()));
+    });
+  }
+
+  private listenError(err: NodeJS.ErrnoException): Error {
+    const where = `Port ${this.options.port} on ${this.options.host}`;
+    if (err.code === 'EADDRINUSE') return new Error(`${where} is already in use: stop the other process or choose another port (--port)`);
+    if (err.code === 'EACCES') return new Error(`${where} needs privileges this process does not have: choose a port above 1023 (--port)`);
+    if (err.code === 'EADDRNOTAVAIL') return new Error(`${this.options.host} is not an address of this machine: choose another --host`);
+    return err;
   }
 
   /** The bound address, or null before `listen()`. */
@@ -235,6 +254,9 @@ export class DdpServer implements ServerCore {
 
   private async shutdown(): Promise<void> {
     this.shuttingDown = true;
+    // A server that never listened (its port was taken, a start-up step failed) did not start:
+    // saying it closed would bury the one line that says why.
+    const started = this.httpServer.listening;
     const serverClosed = new Promise<void>((resolve) => this.httpServer.close(() => resolve()));
     const deadline = Date.now() + this.options.shutdownTimeoutMs;
     while (this.runningMethods() > 0 && Date.now() < deadline) await delay(10);
@@ -246,7 +268,7 @@ export class DdpServer implements ServerCore {
     this.httpServer.closeAllConnections();
     await serverClosed;
     for (const fn of this.teardown) await fn();
-    this.logger.info({}, 'server closed');
+    if (started) this.logger.info({}, 'server closed');
   }
 
   private runningMethods(): number {

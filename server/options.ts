@@ -75,6 +75,10 @@ export const DEFAULTS = Object.freeze({
   bcryptCost: 10,
   /** bcrypt worker threads; 0 = one per core but one, at least one. @default 0 */
   passwordWorkers: 0,
+  /** Shortest new password, in characters (`createUser`, `changePassword`, `resetPassword`, `ddp-guard user add` and `passwd`); applies to passwords sent in plain text, not to sha-256 digests. @default 8 */
+  passwordMinLength: 8,
+  /** Refuse new passwords that are among the 10 000 most common ones (also when only their sha-256 digest is sent). @default true */
+  refuseCommonPasswords: true,
   /** Calls of `login`, `createUser`, `forgotPassword`, `resetPassword` and 2FA code requests allowed per connection per window. @default 5 (Meteor's accounts rule) */
   accountsRateLimitCount: 5,
   /** The window of that rule, in ms. @default 10 s */
@@ -192,6 +196,18 @@ const url = (protocols: readonly string[]): Check => (name, value) => {
   if (!protocols.includes(parsed.protocol)) throw new OptionError(name, `expected a ${protocols.join(' or ')} URL, got ${parsed.protocol}`);
 };
 
+/**
+ * The database spec: a SQLite file path, `:memory:`, `memory` or a PostgreSQL URL. Any other
+ * `scheme://` is refused here: opened as a file name it would create `./mysql:/host/...`.
+ */
+const database: Check = (name, value) => {
+  nonEmptyString(name, value);
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec((value as string).trim());
+  if (scheme && !/^postgres(ql)?$/i.test(scheme[1]!)) {
+    throw new OptionError(name, `${scheme[1]}:// databases are not supported: give a SQLite file path, ":memory:", "memory" or a postgres:// URL`);
+  }
+};
+
 const CHECKS: { [K in keyof Defaults]: Check } = {
   port: integer(0, 65535),
   host: nonEmptyString,
@@ -215,7 +231,7 @@ const CHECKS: { [K in keyof Defaults]: Check } = {
   shutdownTimeoutMs: integer(0),
   maxBodyBytes: integer(1),
   accountPage: boolean,
-  db: nonEmptyString,
+  db: database,
   secret: nullableString,
   smtpUrl: url(['smtp:', 'smtps:']),
   mailFrom: nonEmptyString,
@@ -228,6 +244,8 @@ const CHECKS: { [K in keyof Defaults]: Check } = {
   verifyTokenLifetimeMs: integer(1000),
   bcryptCost: integer(4, 31),
   passwordWorkers: integer(0, 64),
+  passwordMinLength: integer(1, 256),
+  refuseCommonPasswords: boolean,
   accountsRateLimitCount: integer(1),
   accountsRateLimitWindowMs: integer(1),
   trustedClientMs: integer(0),

@@ -24,6 +24,8 @@ export interface CodePrompt {
   emailCodeSent: boolean;
   /** When the emailed code expires. */
   codeExpires?: Date | undefined;
+  /** The previous code was right but already used: ms until the app shows the next one. */
+  usedWaitMs?: number | undefined;
 }
 
 /** The user's answer: a code for `method`, or (`switched`) a request to use `method` instead. */
@@ -133,7 +135,9 @@ export class CodeDialog {
     this.#input.type = factor === 'password' ? 'password' : 'text';
     this.#input.autocomplete = factor === 'password' ? 'current-password' : 'one-time-code';
     this.#input.inputMode = factor === 'email' ? 'numeric' : 'text';
-    this.#showError(prompt.invalid ? (factor === 'password' ? 'That password is not correct.' : 'That code is not valid.') : '');
+    this.#showError(prompt.usedWaitMs !== undefined
+      ? (prompt.usedWaitMs > 0 ? `That code was already used. Wait for the next one from your app (in ${formatWait(prompt.usedWaitMs)}).` : 'That code was already used. Enter the next one your app shows.')
+      : prompt.invalid ? (factor === 'password' ? 'That password is not correct.' : 'That code is not valid.') : '');
     const others = factor === 'password' ? [] : prompt.availableMethods.filter((m) => m !== factor);
     this.#switch.replaceChildren(...others.map((other) => {
       const button = el('button', { text: SWITCH_LABELS[other] ?? `Use ${other} instead`, attrs: { type: 'button', 'data-method': other } });

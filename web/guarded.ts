@@ -37,6 +37,7 @@ export class Guarded {
       invalid: challenge.isRetryAfterInvalid,
       emailCodeSent: challenge.emailCodeSent,
       codeExpires: details.codeExpires,
+      usedWaitMs: details.reason === 'used' ? details.nextCodeIn ?? 0 : undefined,
     });
     if (!answer) return null;
     // An empty code for another factor makes the server prepare that one (and email a code).

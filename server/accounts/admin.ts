@@ -9,13 +9,28 @@ import type { Clock } from '../clock.js';
 import type { EmailRecord, Store, UserRecord } from '../storage/contract.js';
 import { StoreConflictError } from '../storage/errors.js';
 import { passwordDigest, type PasswordHasher } from './password-hasher.js';
-import { validateEmail, validatePassword, validateUsername } from './validation.js';
+import { ValidationError, validateEmail, validatePassword, validateUsername } from './validation.js';
+import { passwordPolicyViolation, policyError, type PasswordPolicy } from './password-policy.js';
 
 /** What the administration functions need. Functions that do not hash take fewer. */
 export interface AdminDeps {
   store: Store;
   hasher: PasswordHasher;
   clock: Clock;
+  /**
+   * The rules new passwords must follow (the CLI passes the server's); without it only the
+   * length limits of {@link validatePassword} apply (tests and embedding code that seed users).
+   */
+  passwordPolicy?: PasswordPolicy;
+}
+
+/** A password the policy refuses, as the CLI says it: the catalogue's reason and the option. */
+async function checkPolicy(deps: AdminDeps, password: string): Promise<void> {
+  if (!deps.passwordPolicy) return;
+  const violation = await passwordPolicyViolation(deps.passwordPolicy, password);
+  if (!violation) return;
+  const option = violation.rule === 'minLength' ? 'passwordMinLength' : 'refuseCommonPasswords';
+  throw new ValidationError('password', `${policyError(violation).reason ?? 'The password is refused'} (option ${option}).`);
 }
 
 /**
@@ -111,6 +126,7 @@ export async function createUserRecord(deps: AdminDeps, input: NewUserInput): Pr
   const username = validateUsername(input.username);
   const email = input.email === undefined ? undefined : validateEmail(input.email);
   const password = input.password === undefined ? undefined : validatePassword(input.password);
+  if (password !== undefined) await checkPolicy(deps, password);
   // Checked before hashing so a duplicate fails fast instead of after bcrypt's deliberate
   // slowness; the store's unique indexes still decide when two requests race.
   if (await deps.store.users.findByUsername(username)) throw taken('username', username);
@@ -160,6 +176,7 @@ export async function setUserPassword(
   options: { keepHashedToken?: string } = {},
 ): Promise<PasswordChange> {
   const plain = validatePassword(password);
+  await checkPolicy(deps, plain);
   const user = await getUser(deps.store, ref);
   const hash = await deps.hasher.hash(passwordDigest(plain));
   if (!(await deps.store.users.setPasswordHash(user.id, hash))) throw new AdminError('user-not-found', `no user '${user.username}'`);

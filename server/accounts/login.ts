@@ -8,6 +8,7 @@ import type { Caller, LoginState } from '../caller.js';
 import type { Services } from '../services.js';
 import type { UserRecord } from '../storage/contract.js';
 import type { TwoFactorGuard } from '../two-factor/guard.js';
+import { rememberClient } from '../two-factor/trust.js';
 import { passwordDigest } from './password-hasher.js';
 import { PasswordBlockedError } from './password-checks.js';
 import { hashToken, issueLoginToken, NEVER_EXPIRES, type LoginResult } from './tokens.js';
@@ -116,14 +117,20 @@ export async function login(deps: LoginDeps, caller: Caller, request: unknown): 
   const user = await verifyPassword(deps.guard, caller, await findUserBySelector(services, inner.user), digest);
   const emailOrUsername = selectorText(inner.user);
   // Login always asks when the user has a factor, whatever the trust; never the password again.
-  await deps.guard.check({
+  const verified = await deps.guard.check({
     user, caller, isLogin: true,
     options: { disableRememberMe: true, disablePasswordFallback: true },
     ...(code === undefined ? {} : { code }),
     ...(method === undefined ? {} : { method }),
     ...(emailOrUsername === undefined ? {} : { emailOrUsername }),
   });
-  return completePasswordLogin(services, caller, user);
+  const result = await completePasswordLogin(services, caller, user);
+  // One code per sign-in: the code just checked also vouches for this client on the new
+  // token, under the trust rules of any check (same fingerprint, this token only, for
+  // trustedClientMs; disableRememberMe methods still ask), so the first guarded call does not
+  // ask again for the code the app still shows (which the replay rule would refuse).
+  if (verified === 'code') await rememberClient(services, caller);
+  return result;
 }
 
 async function resume(services: Services, caller: Caller, token: unknown): Promise<LoginResult> {

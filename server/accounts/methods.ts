@@ -17,6 +17,12 @@ import { consumeResetToken, consumeVerificationToken, sendResetEmail, sendVerifi
 import type { RevocationWatcher } from './revocations.js';
 import { createUserRecord, AdminError } from './admin.js';
 import { ValidationError } from './validation.js';
+import { enforcePasswordPolicy, passwordPolicyOf } from './password-policy.js';
+
+/** A password parameter as the policy reads it: plain text, or only its digest. */
+function policyInput(password: unknown): string | { digest: string } {
+  return typeof password === 'string' ? password : { digest: passwordToDigest(password) };
+}
 
 /** Methods counted by the default accounts rate limit (Meteor's: per connection). */
 export const RATE_LIMITED_ACCOUNT_METHODS: readonly string[] = Object.freeze([
@@ -109,6 +115,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
         const services = await svc();
         if (!services.options.signup) throw new DdpError(403, 'Signups forbidden');
         const digest = passwordToDigest(options.password);
+        await enforcePasswordPolicy(passwordPolicyOf(services.options), policyInput(options.password));
         let user;
         try {
           user = await createUserRecord({ store: services.store, hasher: services.hasher, clock: services.clock }, {
@@ -166,6 +173,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
           if (err instanceof DdpError && err.error === 403) throw new DdpError(403, 'Incorrect password');
           throw err;
         });
+        await enforcePasswordPolicy(passwordPolicyOf(services.options), policyInput(newPassword));
         await setPasswordDigest(services, revocations, userId, passwordToDigest(newPassword), hashedToken);
         await audit(services, 'password.changed', userId, caller);
         return { passwordChanged: true };
@@ -194,6 +202,8 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
       async handler(token: string, newPassword: unknown) {
         const services = await svc();
         const digest = passwordToDigest(newPassword);
+        // Before the token is consumed: a refused password leaves the link usable for a better one.
+        await enforcePasswordPolicy(passwordPolicyOf(services.options), policyInput(newPassword));
         const userId = await consumeResetToken(services, token);
         await setPasswordDigest(services, revocations, userId, digest, null);
         await audit(services, 'password.reset', userId, callerOf(this));

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { AdminDeps } from '../accounts/admin.js';
 import { createPasswordHasher } from '../accounts/password-hasher.js';
+import { passwordPolicyOf } from '../accounts/password-policy.js';
 import { systemClock } from '../clock.js';
 import type { ServeConfig } from './config.js';
 import { loadConfig } from './config-file.js';
@@ -15,10 +16,11 @@ import { CliError, EXIT } from './errors.js';
 import type { CliIo } from './io.js';
 
 /** The flags every `user` command takes. */
-export interface StoreFlags {
+// A type, not an interface: it must fit `ServeFlags`' index signature.
+export type StoreFlags = {
   db?: string;
   config?: string;
-}
+};
 
 /** An open store and hasher plus what the command may want to say about them. */
 export interface AdminSession extends AdminDeps {
@@ -56,7 +58,8 @@ export async function withAdminSession<T>(
   const store = await openStore(spec);
   const hasher = createPasswordHasher({ cost: config.resolved.bcryptCost, size: 1 });
   try {
-    return await command({ store, hasher, clock: systemClock, config, database: describeDatabase(db, io.cwd) });
+    const passwordPolicy = passwordPolicyOf(config.resolved);
+    return await command({ store, hasher, clock: systemClock, passwordPolicy, config, database: describeDatabase(db, io.cwd) });
   } finally {
     await hasher.close();
     await store.close();

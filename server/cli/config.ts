@@ -11,21 +11,19 @@
 import path from 'node:path';
 import type { LogLevel } from '../logger.js';
 import { OptionError, resolveOptions, type ResolvedOptions, type ServerOptions } from '../options.js';
-import { ENV_PREFIX, envVarName, isOptionName, OPTION_NAMES, optionFromText, type OptionName } from './config-values.js';
+import { ENV_PREFIX, envVarName, isOptionName, OPTION_NAMES, optionFromText } from './config-values.js';
 import { CliError, EXIT } from './errors.js';
+import { OPTION_FLAGS } from './serve-flags.js';
 
-/** The flags of `serve` as commander hands them over (values still text). */
+/**
+ * The flags of `serve` as commander hands them over (values still text; booleans as given):
+ * the CLI settings below, and one attribute per option flag (see `serve-flags.ts`).
+ */
 export interface ServeFlags {
-  port?: string;
-  host?: string;
-  db?: string;
-  app?: string;
-  smtp?: string;
   config?: string;
+  app?: string;
   logLevel?: string;
-  signup?: boolean;
-  publicUrl?: string;
-  redis?: string;
+  [optionFlag: string]: string | boolean | undefined;
 }
 
 /** A config file's path (for messages and relative paths) and its text. */
@@ -61,17 +59,6 @@ export const LOG_LEVELS: readonly LogLevel[] = Object.freeze(['debug', 'info', '
 /** Settings of the CLI itself (not server options), configurable in the same three places. */
 type CliSetting = 'app' | 'logLevel' | 'config';
 const CLI_SETTINGS: readonly CliSetting[] = ['app', 'logLevel', 'config'];
-
-/** Flags that set server options, and their spelling on the command line. */
-const FLAG_OPTIONS: ReadonlyArray<{ flag: keyof ServeFlags; option: OptionName; label: string }> = [
-  { flag: 'port', option: 'port', label: '--port' },
-  { flag: 'host', option: 'host', label: '--host' },
-  { flag: 'db', option: 'db', label: '--db' },
-  { flag: 'smtp', option: 'smtpUrl', label: '--smtp' },
-  { flag: 'signup', option: 'signup', label: '--signup' },
-  { flag: 'publicUrl', option: 'publicUrl', label: '--public-url' },
-  { flag: 'redis', option: 'redisUrl', label: '--redis' },
-];
 
 /** Options holding file-system paths: in a config file they are relative to the file. */
 const PATH_OPTIONS: ReadonlySet<string> = new Set(['db', 'outboxDir', 'app']);
@@ -182,14 +169,14 @@ function readEnvLayer(
 }
 
 function readFlagLayer(flags: ServeFlags, values: Map<string, { value: unknown; source: Source }>): void {
-  for (const { flag, option, label } of FLAG_OPTIONS) {
-    const raw = flags[flag];
+  for (const { attribute, option, label } of OPTION_FLAGS) {
+    const raw = flags[attribute];
     if (raw === undefined) continue;
     const value = typeof raw === 'string' ? optionFromText(option, raw) : raw;
     values.set(option, { value, source: { where: `the flag ${label}` } });
   }
-  if (flags.app !== undefined) values.set('app', { value: flags.app, source: { where: 'the flag --app' } });
-  if (flags.logLevel !== undefined) values.set('logLevel', { value: flags.logLevel, source: { where: 'the flag --log-level' } });
+  if (typeof flags.app === 'string') values.set('app', { value: flags.app, source: { where: 'the flag --app' } });
+  if (typeof flags.logLevel === 'string') values.set('logLevel', { value: flags.logLevel, source: { where: 'the flag --log-level' } });
 }
 
 /** A plain path, as opposed to `memory`, `:memory:` or a URL such as `postgres://...`. */

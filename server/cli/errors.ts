@@ -56,7 +56,9 @@ export function describeError(err: unknown): ErrorReport {
   if (err instanceof ValidationError) return { message: err.message, exitCode: EXIT.usage };
   if (err instanceof OptionError) return { message: `Invalid ${err.message}.`, exitCode: EXIT.usage };
   if (err instanceof StoreUnavailableError) {
-    return { message: `The database is unavailable (${err.message}): check --db and try again.`, exitCode: EXIT.failure };
+    // The store's messages name the path or URL and often the fix; one sentence either way.
+    const text = err.message.trim().replace(/\.$/, '');
+    return { message: /[:;] /.test(text) ? `The database is unavailable: ${text}.` : `The database is unavailable (${text}): check --db and try again.`, exitCode: EXIT.failure };
   }
   if (err instanceof Error) return { message: sentence(err.message), exitCode: EXIT.failure };
   return { message: `Unexpected failure: ${String(err)}`, exitCode: EXIT.failure };

@@ -26,8 +26,8 @@ export async function obtainPassword(io: CliIo, flags: PasswordFlags, question: 
   if (!io.stdin.isTTY) {
     throw new CliError('No password given: pass --password <pw> or --password-stdin, or run the command in a terminal to be asked.', EXIT.usage);
   }
-  const first = await promptHidden(io, question);
-  const second = await promptHidden(io, 'Repeat it: ');
+  const first = await askHidden(io, question);
+  const second = await askHidden(io, 'Repeat it: ');
   if (first !== second) throw new CliError('The two passwords differ: run the command again.', EXIT.usage);
   return first;
 }
@@ -47,11 +47,16 @@ const ENTER = new Set(['\r', '\n']);
 const BACKSPACE = new Set(['\u007f', '\b']);
 const CANCEL = new Set(['\u0003', '\u0004']); // Ctrl-C, Ctrl-D
 
-/** Asks on stderr (stdout may be piped) and reads a line without echoing it. */
-function promptHidden(io: CliIo, question: string): Promise<string> {
+/**
+ * Asks on stderr (stdout may be piped) and reads a line without echoing it (raw mode);
+ * Ctrl-C or Ctrl-D rejects with 'Cancelled'. Standard input must be a terminal.
+ */
+export function askHidden(io: CliIo, question: string): Promise<string> {
   const { stdin } = io;
-  io.ask(question);
+  // Echo off before the question shows: a person (or a test) typing as soon as it appears
+  // would otherwise see the terminal echo the first keys.
   stdin.setRawMode(true);
+  io.ask(question);
   stdin.setEncoding('utf8');
   stdin.resume();
   return new Promise((resolve, reject) => {

@@ -16,26 +16,32 @@ import { errorFields } from '../logger.js';
 import { OptionError } from '../options.js';
 import { connectionLogger, methodLogObserver, type ObservedSession } from './logs.js';
 import { Metrics } from './metrics.js';
+import { SecurityLog, type SecurityLogOptions } from './security-log.js';
 import { HealthChecks, type HealthOptions } from './health.js';
 
 export { Metrics, METRIC_PREFIX, type MetricsSource } from './metrics.js';
 export { HealthChecks, type Readiness, type HealthOptions } from './health.js';
 export { methodLogObserver, connectionLogger } from './logs.js';
+export { SecurityLog, SECURITY_LOG_WINDOW_MS, securityEventOf, type SecurityEventKind, type SecurityLogOptions } from './security-log.js';
 
 export class Observability {
   /** The metrics (`null` with `metrics: false`); register application metrics on `metrics.registry`. */
   readonly metrics: Metrics | null;
   /** The readiness and liveness checks (`null` with `healthChecks: false`). */
   readonly health: HealthChecks | null = null;
+  /** Security events (lock-outs, replays, refused tokens...), summarised per kind. */
+  readonly securityLog: SecurityLog;
   private container: ServiceContainer | null = null;
   private listener: HttpServer | null = null;
 
-  constructor(private readonly server: DdpServer, healthOptions: HealthOptions = {}) {
+  constructor(private readonly server: DdpServer, healthOptions: HealthOptions = {}, securityLogOptions: SecurityLogOptions = {}) {
     const { options, logger } = server;
     if (options.metricsPort !== 0 && options.metricsPort === options.port) {
       throw new OptionError('metricsPort', `must differ from port (${options.port}); 0 serves /metrics on the main port`);
     }
     server.dispatcher.observe(methodLogObserver(logger));
+    this.securityLog = new SecurityLog(logger, securityLogOptions);
+    server.dispatcher.observe(this.securityLog.observer());
     const connections = connectionLogger(logger);
     server.onSession('started', (session) => connections.opened(session as ObservedSession));
     server.onSession('ended', (session) => connections.closed(session as ObservedSession));
@@ -78,6 +84,7 @@ export class Observability {
       if (separate && (metrics || this.health)) await this.listenSeparately();
     });
     server.afterClose(async () => {
+      this.securityLog.close();
       metrics?.stop();
       await this.closeListener();
     });

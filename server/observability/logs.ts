@@ -24,8 +24,10 @@ export function callerFields(caller: Caller, userId: string | null = caller.user
 
 /**
  * One line per call when it ends: `method`, `durationMs`, `outcome` (`ok`, the client error
- * code, or `internal` with `errorType`), and the caller's fields. Calls made by other methods
- * are logged at `debug`, internal errors at `error`, the rest at `info`.
+ * code, or `internal` with `errorType`), and the caller's fields. Internal errors at `error`,
+ * every other call at `debug`: a line per call at `info` cost more CPU than the call itself
+ * and filled disks under load (metrics count every call; security events have their own
+ * summarised lines, see `security-log.ts`).
  */
 export function methodLogObserver(logger: Logger): MethodObserver {
   return {
@@ -34,8 +36,8 @@ export function methodLogObserver(logger: Logger): MethodObserver {
     },
     finished(call: ObservedCall, failed: boolean, error: unknown, durationMs: number): void {
       const outcome = outcomeOf(failed, error);
-      // Most calls are logged at info or debug: skip building the line when it goes nowhere.
-      if (outcome !== INTERNAL && logger.isLevelEnabled?.(call.nested ? 'debug' : 'info') === false) return;
+      // Calls are logged at debug: skip building the line when it goes nowhere.
+      if (outcome !== INTERNAL && logger.isLevelEnabled?.('debug') === false) return;
       const fields: Record<string, unknown> = {
         event: 'method',
         method: call.name.length > MAX_NAME ? `${call.name.slice(0, MAX_NAME)}…` : call.name,
@@ -54,7 +56,7 @@ export function methodLogObserver(logger: Logger): MethodObserver {
       } else if (call.nested) {
         logger.debug(fields, `method ${String(fields.method)} (nested) ${outcome}`);
       } else {
-        logger.info(fields, outcome === OK ? `method ${String(fields.method)} ok` : `method ${String(fields.method)} refused: ${outcome}`);
+        logger.debug(fields, outcome === OK ? `method ${String(fields.method)} ok` : `method ${String(fields.method)} refused: ${outcome}`);
       }
     },
   };
@@ -67,20 +69,20 @@ export interface ObservedSession extends Caller {
   readonly openedAt: number;
 }
 
-/** `connection opened` / `connection closed` lines (with how long it lasted and the last user). */
+/** `connection opened` / `connection closed` lines at `debug` (with how long it lasted and the last user). */
 export function connectionLogger(logger: Logger): { opened(session: ObservedSession): void; closed(session: ObservedSession): void } {
   return {
     opened(session) {
-      if (logger.isLevelEnabled?.('info') === false) return;
-      logger.info({
+      if (logger.isLevelEnabled?.('debug') === false) return;
+      logger.debug({
         event: 'connection-open',
         ...callerFields(session),
         userAgent: session.connection.httpHeaders['user-agent'] ?? null,
       }, 'connection opened');
     },
     closed(session) {
-      if (logger.isLevelEnabled?.('info') === false) return;
-      logger.info({
+      if (logger.isLevelEnabled?.('debug') === false) return;
+      logger.debug({
         event: 'connection-close',
         ...callerFields(session),
         durationMs: Math.round(monotonicNow() - session.openedAt),

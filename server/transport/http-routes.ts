@@ -30,8 +30,14 @@ export class HttpRouter {
     }
   }
 
-  /** Add a route; `:name` segments capture a parameter (e.g. `/api/v1/method.call/:method`). */
-  add(method: string, path: string, handler: RouteHandler): void {
+  /** Routes tried after every other one: defaults an application's own routes replace. */
+  private readonly fallbacks: Route[] = [];
+
+  /**
+   * Add a route; `:name` segments capture a parameter (e.g. `/api/v1/method.call/:method`).
+   * With `fallback`, it answers only when no other route (added before or after) has the path.
+   */
+  add(method: string, path: string, handler: RouteHandler, options: { fallback?: boolean } = {}): void {
     const keys: string[] = [];
     const source = path.split('/').map((segment) => {
       if (segment.startsWith(':')) {
@@ -40,13 +46,26 @@ export class HttpRouter {
       }
       return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     }).join('/');
-    this.routes.push({ method: method.toUpperCase(), pattern: new RegExp(`^${source}/?$`), keys, handler });
+    (options.fallback ? this.fallbacks : this.routes).push({ method: method.toUpperCase(), pattern: new RegExp(`^${source}/?$`), keys, handler });
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0]!;
+    const own = this.dispatch(this.routes, path, req, res);
+    if (own === 'handled') return;
+    // A fallback stands in only for a path no route of the application has, whatever the method.
+    const fallback = own === 'none' ? this.dispatch(this.fallbacks, path, req, res) : own;
+    if (fallback === 'handled') return;
+    const pathMatched = fallback === 'path';
+    if (pathMatched) sendJson(res, 405, { success: false, error: `Method ${req.method ?? ''} not allowed on ${path}` });
+    else if (path === '/websocket' || path === '/websocket/') sendJson(res, 426, { success: false, error: 'This endpoint speaks DDP over WebSocket: connect with a WebSocket client' }, { upgrade: 'websocket' });
+    else sendJson(res, 404, { success: false, error: `Not found: ${path}` });
+  }
+
+  /** Runs the first route of `routes` for this path and method; says whether one matched the path. */
+  private dispatch(routes: readonly Route[], path: string, req: IncomingMessage, res: ServerResponse): 'handled' | 'path' | 'none' {
     let pathMatched = false;
-    for (const route of this.routes) {
+    for (const route of routes) {
       const m = route.pattern.exec(path);
       if (!m) continue;
       pathMatched = true;
@@ -58,7 +77,7 @@ export class HttpRouter {
         });
       } catch {
         sendJson(res, 400, { success: false, error: `Bad percent-encoding in ${path}` });
-        return;
+        return 'handled';
       }
       Promise.resolve()
         .then(() => route.handler(req, res, params))
@@ -67,10 +86,8 @@ export class HttpRouter {
           if (!res.headersSent) sendJson(res, 500, { success: false, error: 'Internal server error' });
           else res.destroy();
         });
-      return;
+      return 'handled';
     }
-    if (pathMatched) sendJson(res, 405, { success: false, error: `Method ${req.method ?? ''} not allowed on ${path}` });
-    else if (path === '/websocket' || path === '/websocket/') sendJson(res, 426, { success: false, error: 'This endpoint speaks DDP over WebSocket: connect with a WebSocket client' }, { upgrade: 'websocket' });
-    else sendJson(res, 404, { success: false, error: `Not found: ${path}` });
+    return pathMatched ? 'path' : 'none';
   }
 }

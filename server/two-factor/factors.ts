@@ -7,7 +7,7 @@ import type { TwoFactorMethod } from '../../protocol/two-factor.js';
 import type { UserRecord, TwoFactorState } from '../storage/contract.js';
 import type { Services } from '../services.js';
 import { hmacHex } from '../security/crypto.js';
-import { verifyTotp } from './totp.js';
+import { TOTP_DEFAULTS, verifyTotp } from './totp.js';
 import { normalizeBackupCode } from './backup-codes.js';
 import { generateEmailCode, normalizeEmailCode } from './email-code.js';
 import { twoFactorCodeMail } from '../mail/templates.js';
@@ -18,6 +18,22 @@ import { MailDeliveryError } from '../mail/mailer.js';
 export interface ChallengeData {
   codeGenerated: boolean;
   codeExpires?: Date;
+  /** A refused code was right but already used. */
+  reason?: 'used';
+  /** With `reason`: ms until the authenticator app shows an unused code. */
+  nextCodeIn?: number;
+}
+
+/**
+ * The details of a TOTP code refused as already used: the app shows a code the server can
+ * take once its step passes the last accepted one, `(lastStep + 1) × 30 s`.
+ */
+export async function replayData(services: Services, user: UserRecord): Promise<ChallengeData> {
+  const { lastTotpStep } = await services.store.twoFactor.get(user.id);
+  const stepMs = TOTP_DEFAULTS.periodSeconds * 1000;
+  const now = services.clock.now();
+  const next = lastTotpStep === null ? now : (lastTotpStep + 1) * stepMs;
+  return { codeGenerated: false, reason: 'used', nextCodeIn: Math.max(0, next - now) };
 }
 
 /** The result of a verification: `replay` is a valid TOTP code already used. */

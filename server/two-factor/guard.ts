@@ -13,7 +13,7 @@ import { audit } from '../audit.js';
 import { factorPolicy } from '../security/attempt-policies.js';
 import { PasswordBlockedError, PasswordChecks } from '../accounts/password-checks.js';
 import { noticeLockout } from '../accounts/lock-notice.js';
-import { emailFactor, totpFactor, verifiedAddresses, type ChallengeData, type Factor, type VerifyOutcome } from './factors.js';
+import { emailFactor, replayData, totpFactor, verifiedAddresses, type ChallengeData, type Factor, type VerifyOutcome } from './factors.js';
 import { isBackupCodeShaped } from './backup-codes.js';
 import { KeyedSerializer } from './serial.js';
 import { isTrusted, rememberClient, trustedFromMemory, type TrustVerdict } from './trust.js';
@@ -195,6 +195,8 @@ export class TwoFactorGuard {
       if (outcome === 'replay') {
         this.emit('replay', factor);
         await audit(this.services, '2fa.replay-rejected', ctx.user.id, ctx.caller, { factor });
+        // Say so, and when the next code comes: the user typed what the app shows.
+        return this.recordFailure(ctx, factor, counter, () => replayData(this.services, ctx.user));
       }
       return this.recordFailure(ctx, factor, counter, invalidData);
     });
@@ -243,6 +245,8 @@ export class TwoFactorGuard {
     if (emailOrUsername !== undefined) details.emailOrUsername = emailOrUsername;
     details.availableMethods = ctx.available;
     if (lockedFor !== undefined) details.lockedFor = lockedFor;
+    if (data.reason !== undefined) details.reason = data.reason;
+    if (data.nextCodeIn !== undefined) details.nextCodeIn = data.nextCodeIn;
     return catalogueError(kind, undefined, details);
   }
 }

@@ -91,6 +91,12 @@ export function installAccountPage(server: DdpServer, options: AccountPageOption
   for (const method of ['GET', 'HEAD']) {
     server.route(method, '/account', index);
     server.route(method, '/account/:file', (req, res, params) => serve(req, res, params.file ?? ''));
+    // Someone opening http://host:port/ should find the page, not a 404; an application's own
+    // `/` route takes precedence (a fallback answers only for paths nobody else serves).
+    server.http.add(method, '/', (_req, res) => {
+      res.writeHead(302, { location: ACCOUNT_PAGE_PATH, 'content-length': 0, 'cache-control': 'no-store' });
+      res.end();
+    }, { fallback: true });
   }
 
   server.methods({

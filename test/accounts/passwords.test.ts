@@ -103,15 +103,15 @@ describe('accounts: forgotPassword, resetPassword and changePassword', function 
     const { services, url } = await startAccountsServer();
     const frank = await addUser(services, { username: 'frank', email: 'frank@example.com', password: 'first' });
     const anonymous = await pool.connect(url);
-    expect((await anonymous.call('changePassword', meteorPassword('first'), meteorPassword('second'))).error?.error).to.equal(401);
+    expect((await anonymous.call('changePassword', meteorPassword('first'), meteorPassword('second-password'))).error?.error).to.equal(401);
     const mine = await login(url, 'frank', 'first');
     const other = await login(url, 'frank', 'first');
 
-    const wrong = await mine.client.call('changePassword', meteorPassword('not-it'), meteorPassword('second'));
+    const wrong = await mine.client.call('changePassword', meteorPassword('not-it'), meteorPassword('second-password'));
     expect(wrong.error).to.include({ error: 403, reason: 'Incorrect password' });
     expect(other.client.isClosed).to.equal(false);
 
-    const ok = await mine.client.call('changePassword', meteorPassword('first'), 'second');
+    const ok = await mine.client.call('changePassword', meteorPassword('first'), 'second-password');
     expect(ok.error, JSON.stringify(ok.error)).to.equal(undefined);
     expect(ok.result).to.deep.equal({ passwordChanged: true });
     expect((await other.client.closed).code).to.equal(1000);
@@ -121,6 +121,6 @@ describe('accounts: forgotPassword, resetPassword and changePassword', function 
     const stillMine = await mine.client.call('getNewToken');
     expect(stillMine.result?.id).to.equal(frank.id);
     expect((await login(url, 'frank', 'first')).error).to.include({ error: 403, reason: LOGIN_FAILED });
-    expect((await login(url, { email: 'frank@example.com' }, 'second')).error).to.equal(undefined);
+    expect((await login(url, { email: 'frank@example.com' }, 'second-password')).error).to.equal(undefined);
   });
 });

@@ -61,13 +61,13 @@ describe('accounts: sessions survive a crash of the server process', function ()
     // Three Node processes start one after the other; a busy machine makes that slow.
     this.timeout(45_000);
     const db = path.join(tempDir(), 'db.sqlite');
-    const add = run(entry(['user', 'add', 'alice', '--email', 'a@x.io', '--password', 'pw', '--db', db]));
+    const add = run(entry(['user', 'add', 'alice', '--email', 'a@x.io', '--password', 'pw-alice-1', '--db', db]));
     expect(await add.exited, `user add failed: ${add.stdout} ${add.stderr}`).to.equal(0);
 
     const first = run(entry(['serve', '--port', '0', '--db', db]));
     children.push(first.child);
     const client = await pool.connect(await listening(first));
-    const login = await client.call('login', { user: { email: 'a@x.io' }, password: meteorPassword('pw') });
+    const login = await client.call('login', { user: { email: 'a@x.io' }, password: meteorPassword('pw-alice-1') });
     expect(login.error, JSON.stringify(login.error)).to.equal(undefined);
     const { id, token } = login.result as { id: string; token: string };
 

@@ -197,6 +197,33 @@ describe('account page in headless Chromium', function () {
     await page.locator('#who-name', { hasText: world.username }).waitFor();
   });
 
+  it('one code per sign-in: the demo call passes without the dialog; the sign-in code again is "already used", with the wait', async () => {
+    // The default trusted-client window (the other tests here turn trust off).
+    const world = await startWorld({ totp: true, server: { trustedClientMs: 300_000 } });
+    const page = await open(world);
+    await gotoSignIn(page, world);
+    await submitSignIn(page, world);
+    const signInCode = nextTotp(world);
+    const signInStep = Math.floor(world.clock.now() / 30_000);
+    await answerDialog(page, signInCode);
+    await dialogClosed(page);
+    await statusSays(page, 'Signed in.');
+    // The guarded demo method: trusted by the sign-in's code, no dialog.
+    await page.click('#demo-call');
+    await page.locator('#demo-result', { hasText: 'Passed: the server answered ok' }).waitFor();
+    expect(await page.isVisible('#code-dialog')).to.equal(false);
+    // Creating a token always asks; the code still showing in the app was spent on the sign-in.
+    world.clock.advance(12_000);
+    await page.fill('#token-name', 'again');
+    await page.click('#token-form button[type=submit]');
+    await answerDialog(page, signInCode);
+    const wait = Math.ceil(((signInStep + 1) * 30_000 - world.clock.now()) / 1000);
+    await page.locator('#code-error', { hasText: `That code was already used. Wait for the next one from your app (in ${wait} seconds).` }).waitFor();
+    await answerDialog(page, nextTotp(world));
+    await dialogClosed(page);
+    await page.locator('#new-token').waitFor();
+  });
+
   it('lets the user switch the dialog to an emailed code, read from the SMTP sink', async () => {
     const world = await startWorld({ totp: true, email: true });
     const page = await open(world);

@@ -29,10 +29,10 @@ describe('cli: ddp-guard user (child processes)', function () {
   }
 
   it('adds a user that user list then shows, with ✓ for a verified email', async () => {
-    const add = await user(['add', 'alice', '--email', 'alice@Example.com', '--password', 's3cret', '--verified']);
+    const add = await user(['add', 'alice', '--email', 'alice@Example.com', '--password', 's3cret-pass', '--verified']);
     expect(add.code, add.stderr).to.equal(0);
     expect(add.stdout).to.match(/Created user alice \(id \w{17}\), email alice@example\.com \(verified\)/);
-    const bob = await user(['add', 'bob', '--email', 'bob@example.com', '--password-stdin'], 'hunter2\n');
+    const bob = await user(['add', 'bob', '--email', 'bob@example.com', '--password-stdin'], 'hunter2-hunter2\n');
     expect(bob.code, bob.stderr).to.equal(0);
 
     const list = await user(['list']);
@@ -44,17 +44,17 @@ describe('cli: ddp-guard user (child processes)', function () {
   });
 
   it('refuses a duplicate username or email with exit status 4 and a clear message', async () => {
-    const name = await user(['add', 'Alice', '--email', 'other@example.com', '--password', 'x']);
+    const name = await user(['add', 'Alice', '--email', 'other@example.com', '--password', 'long-enough-1']);
     expect(name.code).to.equal(4);
     expect(name.stderr.trim()).to.equal("ddp-guard: Username 'Alice' is taken: choose another username.");
-    const email = await user(['add', 'carol', '--email', 'ALICE@example.com', '--password', 'x']);
+    const email = await user(['add', 'carol', '--email', 'ALICE@example.com', '--password', 'long-enough-1']);
     expect(email.code).to.equal(4);
     expect(email.stderr).to.contain("Email 'ALICE@example.com' is already used");
   });
 
   it('reports usage errors with exit status 2', async () => {
     const [noEmail, noPassword] = await Promise.all([
-      user(['add', 'dave', '--password', 'x']),
+      user(['add', 'dave', '--password', 'long-enough-1']),
       user(['add', 'dave', '--email', 'dave@example.com']),
     ]);
     expect(noEmail.code).to.equal(2);
@@ -69,7 +69,7 @@ describe('cli: ddp-guard user (child processes)', function () {
       await store.loginTokens.insert({ hashedToken: 'h1', userId: u?.id ?? '', createdAt: new Date(), expiresAt: null });
       return u;
     });
-    const result = await user(['passwd', 'alice', '--password', 'n3w']);
+    const result = await user(['passwd', 'alice', '--password', 'n3w-password']);
     expect(result.code, result.stderr).to.equal(0);
     expect(result.stdout).to.contain('Password of alice changed; 1 login session signed out.');
     await withStore(async (store) => {

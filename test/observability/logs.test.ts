@@ -135,9 +135,9 @@ describe('observability: logs', () => {
       expect(line).to.not.have.any.keys('params', 'result', 'args');
     }
     const byMethod = (method: string, outcome: string): Line | undefined => methods.find((l) => l.method === method && l.outcome === outcome);
-    expect(byMethod('login', 'ok')).to.deep.include({ level: 'info', transport: 'ddp', userId, clientAddress: '127.0.0.1' });
+    expect(byMethod('login', 'ok')).to.deep.include({ level: 'debug', transport: 'ddp', userId, clientAddress: '127.0.0.1' });
     expect(byMethod('login', 'ok')!.connectionId).to.be.a('string').with.length.greaterThan(0);
-    expect(byMethod('app.echo', 'totp-required')).to.deep.include({ level: 'info', userId });
+    expect(byMethod('app.echo', 'totp-required')).to.deep.include({ level: 'debug', userId });
     expect(byMethod('app.echo', 'totp-invalid')).to.deep.include({ userId });
     expect(byMethod('app.echo', 'ok')).to.deep.include({ userId });
     expect(byMethod('login', '403')).to.deep.include({ userId: null });
@@ -149,6 +149,10 @@ describe('observability: logs', () => {
     expect(closed).to.have.length(3);
     for (const line of [...opened, ...closed]) expect(line).to.include.keys('connectionId', 'clientAddress', 'userId');
     expect(closed.map((l) => l.userId)).to.deep.equal([userId, userId, userId]);
+    expect([...opened, ...closed].every((l) => l.level === 'debug')).to.equal(true);
+    // The wrong code and the wrong password are security events, at info.
+    const security = events(lines, 'security');
+    expect(security.map((l) => [l.level, l.kind])).to.deep.include.members([['info', '2fa-invalid'], ['info', 'login-failed']]);
     expect(closed.every((l) => typeof l.durationMs === 'number')).to.equal(true);
     expect(new Set(opened.map((l) => l.connectionId))).to.deep.equal(new Set(closed.map((l) => l.connectionId)));
   });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { findRepoRoot } from '../docs/repo-root.js';
 import { cellText, section, tableWithHeader } from '../docs/markdown.js';
 import { Metrics } from '../../server/observability/metrics.js';
+import { SecurityLog } from '../../server/observability/security-log.js';
 import { connectionLogger, methodLogObserver, type ObservedSession } from '../../server/observability/logs.js';
 import { HealthChecks } from '../../server/observability/health.js';
 import type { ObservedCall } from '../../server/dispatcher.js';
@@ -55,6 +56,12 @@ describe('README: Observability', () => {
     connections.opened(caller as ObservedSession);
     connections.closed(caller as ObservedSession);
     await new HealthChecks({ isShuttingDown: () => true, services: () => null, checkMail: false, logger }).ready();
+    // Security events: the first line of a kind, then the summary at close.
+    const security = new SecurityLog(logger);
+    const wrong = new DdpError('totp-invalid', 'TOTP Invalid');
+    security.observer().finished(call(), true, wrong, 1);
+    security.observer().finished(call(), true, wrong, 1);
+    security.close();
 
     const table = tableWithHeader(observability, ['field', 'in', 'meaning']);
     const documented = new Set(table.rows.flatMap((row) => spans(row[0]!)));

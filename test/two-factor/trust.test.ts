@@ -59,9 +59,16 @@ describe('two-factor: trusted clients', () => {
       expect((await client.fails('app.echo')).error).to.equal('totp-required');
     });
 
-    it('another session token (a second login) is asked again', async () => {
-      const second = await fx.loginWithTotp('alice', secret, { userAgent: UA, forwardedFor: ADDRESS });
-      expect((await second.client.fails('app.echo')).error).to.equal('totp-required');
+    it('another session token (one that passed no check) is asked again', async () => {
+      // getNewToken: a new token of the same user, same client, that no code vouched for.
+      const second = await fx.connect({ userAgent: UA, forwardedFor: ADDRESS });
+      await second.ok('login', { resume: first.token });
+      const { token } = (await second.ok('getNewToken')) as { token: string };
+      const other = await resume(token, UA, ADDRESS);
+      expect((await other.fails('app.echo')).error).to.equal('totp-required');
+      // A second login passed a code, so its own token is trusted (one code per sign-in).
+      const third = await fx.loginWithTotp('alice', secret, { userAgent: UA, forwardedFor: ADDRESS });
+      expect(await third.client.ok('app.echo')).to.deep.equal({ count: 0, args: [] });
       // The first session is still trusted: trust is per token.
       expect(await first.client.ok('app.echo')).to.deep.equal({ count: 0, args: [] });
     });
@@ -91,9 +98,12 @@ describe('two-factor: trusted clients', () => {
     // Another user from the very same client facts.
     const mallory = await fx.login('mallory', { userAgent: UA, forwardedFor: ADDRESS });
     expect((await mallory.client.fails('app.echo')).error).to.equal('totp-required');
-    // The same user, a new token, the same facts: still asked.
-    const forged = await fx.loginWithTotp('alice', secret, { userAgent: UA, forwardedFor: ADDRESS });
-    expect((await forged.client.fails('app.echo')).error).to.equal('totp-required');
+    // The same user, another token that no code vouched for (a stolen one), the same facts: still asked.
+    const helper = await fx.connect({ userAgent: UA, forwardedFor: ADDRESS });
+    await helper.ok('login', { resume: first.token });
+    const { token: stolen } = (await helper.ok('getNewToken')) as { token: string };
+    const forged = await resume(stolen, UA, ADDRESS);
+    expect((await forged.fails('app.echo')).error).to.equal('totp-required');
   });
 
   it('trustedClientMs 0 never trusts', async () => {

@@ -12,13 +12,18 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { createNodeClient, DdpError, sha256Hex, type DdpClient, type TwoFactorChallenge, type TwoFactorHandler } from '../../../client/node.js';
-import { decode, encode, isTwoFactorMethod, type TwoFactorMethod } from '../../../protocol/index.js';
+import { isTwoFactorMethod, type TwoFactorMethod } from '../../../protocol/index.js';
 import { CliError, EXIT } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { TotpCodes } from '../script/totp.js';
+import { askHidden } from '../prompt.js';
+import { decodeParams, formatDdpError, formatValue, parseTimeout, twoFactorAdvice, webSocketUrl } from '../values.js';
 
 /** Exit status of `call`, `shell` and `script` when the server cannot be reached or is lost. */
 export const EXIT_CONNECTION = EXIT.connection;
+
+/** Asks a person a question; `hidden`: do not echo the answer (a password). Rejects when cancelled. */
+export type Ask = (question: string, hidden?: boolean) => Promise<string>;
 
 /** How the remote commands log in and answer two-factor challenges. */
 export interface RemoteFlags {
@@ -35,7 +40,10 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 
 const HELP_AFTER = `
 Parameters are EJSON texts, one per argument: 42, true, null, '{"a":1}', '{"$date":0}', '"42"'
-(the string 42); a word that is not JSON is a string (hello).
+(the string 42); a word that is not JSON is a string (hello); text that starts like JSON
+({, [ or ") but is not valid JSON is an error. The code of 2fa:validateTempToken, 2fa:disable
+and 2fa:regenerateCodes stays text (540583 is not sent as a number).
+With --user and no --password, a terminal asks for the password without echo.
 The result is printed as EJSON on stdout; errors as 'error [code]: reason' on stderr.
 
 Two-factor: when the server answers totp-required or totp-invalid, the code comes from --code
@@ -51,8 +59,8 @@ export function registerCall(program: Command, io: CliIo): void {
     .option('--code <code>', 'the two-factor code to answer the first challenge with')
     .addHelpText('after', HELP_AFTER)
     .action(async (url: string, method: string, params: string[], flags: RemoteFlags) => {
-      const values = params.map((text, i) => decodeParam(text, `parameter ${i + 1}`));
-      const client = await openRemote(url, flags, { reconnect: false, ask: terminalAsk(io) });
+      const values = decodeParams(method, params);
+      const client = await openRemote(url, flags, { reconnect: false, ask: terminalAsk(io), askPassword: io.stdin.isTTY ? (q) => askHidden(io, q) : undefined });
       try {
         const result = await remote(() => client.apply(method, values));
         if (result !== undefined) io.out(formatValue(result));
@@ -66,7 +74,7 @@ export function registerCall(program: Command, io: CliIo): void {
 export function withRemoteFlags(command: Command): Command {
   return command
     .option('--user <user>', 'log in first: username, or email when it contains @ (with --password)')
-    .option('--password <password>', 'the password of --user (visible to other local users in the process list)')
+    .option('--password <password>', 'the password of --user (visible to other local users in the process list; leave it out to be asked in a terminal)')
     .option('--token <token>', 'log in first with a resume token or a personal access token')
     .option('--totp-secret <base32>', 'answer TOTP challenges with codes computed from this authenticator secret')
     .option('--method <factor>', 'the second factor to use: totp, email or password (default: the one the server asks for)')
@@ -78,16 +86,18 @@ export interface OpenOptions {
   /** Reconnect after a drop (the shell) or fail (a single call). */
   reconnect: boolean;
   /** Asks a question and resolves with the answer; undefined when nobody can answer. */
-  ask: ((question: string) => Promise<string>) | undefined;
+  ask: Ask | undefined;
   /** See {@link CodeSources.hint}. */
   hint?: (factor: TwoFactorMethod) => string;
+  /** Asks for the password of `--user` without echoing it; undefined when nobody can answer. */
+  askPassword?: ((question: string) => Promise<string>) | undefined;
 }
 
 /** Connects to `urlText` and logs in as the flags say. @throws CliError (2 usage, 5 connection, 1 login). */
 export async function openRemote(urlText: string, flags: RemoteFlags, options: OpenOptions): Promise<DdpClient> {
   const url = webSocketUrl(urlText);
   const timeoutMs = flags.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseTimeout(flags.timeout);
-  checkLoginFlags(flags);
+  checkLoginFlags(flags, options.askPassword !== undefined);
   const client = createNodeClient(url, {
     reconnect: options.reconnect,
     connectTimeoutMs: timeoutMs,
@@ -101,7 +111,12 @@ export async function openRemote(urlText: string, flags: RemoteFlags, options: O
     throw new CliError(`Cannot connect to ${url} (${connectFailure(err)}): check the address and that the server is running.`, EXIT_CONNECTION);
   }
   try {
-    if (flags.user !== undefined) await remote(() => client.loginWithPassword(flags.user!, flags.password!), 'Login failed');
+    if (flags.user !== undefined) {
+      const user = flags.user;
+      // Asked once connected: a wrong address fails before anyone types a password.
+      const password = flags.password ?? (await options.askPassword!(`Password for ${user}: `));
+      await remote(() => client.loginWithPassword(user, password), 'Login failed');
+    }
     else if (flags.token !== undefined) await remote(() => client.loginWithToken(flags.token!), 'Login failed');
   } catch (err) {
     client.close();
@@ -121,9 +136,12 @@ function connectFailure(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function checkLoginFlags(flags: RemoteFlags): void {
+function checkLoginFlags(flags: RemoteFlags, canAsk: boolean): void {
   if (flags.user !== undefined && flags.token !== undefined) throw new CliError('Log in either with --user and --password or with --token, not both.', EXIT.usage);
-  if ((flags.user === undefined) !== (flags.password === undefined)) throw new CliError('--user and --password go together.', EXIT.usage);
+  if (flags.user === undefined && flags.password !== undefined) throw new CliError('--password goes with --user.', EXIT.usage);
+  if (flags.user !== undefined && flags.password === undefined && !canAsk) {
+    throw new CliError('--user needs --password when standard input is not a terminal (in a terminal the password is asked for).', EXIT.usage);
+  }
   if (flags.method !== undefined && !isTwoFactorMethod(flags.method)) {
     throw new CliError(`--method must be totp, email or password; got '${flags.method}'.`, EXIT.usage);
   }
@@ -150,71 +168,6 @@ export async function remote<T>(operation: () => Promise<T>, prefix?: string): P
 /** The client's errors that mean the server is out of reach. */
 const CONNECTION_ERRORS: ReadonlySet<string> = new Set(['connect-failed', 'connection-lost', 'version-mismatch']);
 
-// ---- addresses and values -----------------------------------------------------------------
-
-/**
- * The WebSocket URL of a server address: `ws(s)://host:port/path` as given (`/websocket` when
- * there is no path), `http(s)://host:port[/prefix]` as Meteor reads it (`ws(s)://…/prefix/websocket`),
- * and a bare `host:port` as `ws://host:port/websocket`.
- * @throws CliError (exit status 2) for anything else.
- */
-export function webSocketUrl(text: string): string {
-  const input = /^[a-z][a-z0-9+.-]*:\/\//i.test(text.trim()) ? text.trim() : `ws://${text.trim()}`;
-  let url: URL;
-  try {
-    url = new URL(input);
-  } catch {
-    throw badUrl(text);
-  }
-  const web = url.protocol === 'http:' || url.protocol === 'https:';
-  if (!web && url.protocol !== 'ws:' && url.protocol !== 'wss:') throw badUrl(text);
-  const scheme = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss' : 'ws';
-  let pathname = url.pathname === '/' ? '' : url.pathname;
-  if (pathname === '' || (web && !/\/websocket\/?$/.test(pathname))) pathname = `${pathname.replace(/\/$/, '')}/websocket`;
-  return `${scheme}://${url.host}${pathname}${url.search}`;
-}
-
-function badUrl(text: string): CliError {
-  return new CliError(`'${text}' is not a server address: use ws://host:port/websocket, ws://host:port or http://host:port.`, EXIT.usage);
-}
-
-/** A positive number of milliseconds. @throws CliError (exit status 2). */
-export function parseTimeout(text: string): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) <= 0) throw new CliError(`--timeout takes a number of milliseconds above 0; got '${text}'.`, EXIT.usage);
-  return Number(text);
-}
-
-/** One parameter: EJSON when it is JSON, else the text itself. @throws CliError for JSON that is bad EJSON. */
-export function decodeParam(text: string, what: string): unknown {
-  try {
-    JSON.parse(text);
-  } catch {
-    return text;
-  }
-  try {
-    return decode(text);
-  } catch (err) {
-    throw new CliError(`${what} is not valid EJSON (${(err as Error).message}): ${text}`, EXIT.usage);
-  }
-}
-
-/** A value as indented EJSON text (2 spaces). */
-export function formatValue(value: unknown): string {
-  const text = encode(value) as string | undefined;
-  return text === undefined ? 'undefined' : JSON.stringify(JSON.parse(text), null, 2);
-}
-
-/** A value as EJSON text on one line. */
-export function formatCompact(value: unknown): string {
-  return (encode(value) as string | undefined) ?? 'undefined';
-}
-
-/** `error [code]: reason`, then the details as EJSON when there are any. */
-export function formatDdpError(err: DdpError): string {
-  const head = `error [${String(err.error)}]: ${err.reason ?? err.message}`;
-  return err.details === undefined ? head : `${head}\ndetails: ${formatValue(err.details)}`;
-}
-
 // ---- two-factor codes ---------------------------------------------------------------------
 
 /** Where codes come from. */
@@ -222,7 +175,7 @@ export interface CodeSources {
   code?: string;
   totpSecret?: string;
   method?: string;
-  ask?: ((question: string) => Promise<string>) | undefined;
+  ask?: Ask | undefined;
   /** What to tell the user when no code can be had, per factor. @default pass --code or --totp-secret */
   hint?: (factor: TwoFactorMethod) => string;
 }
@@ -255,7 +208,7 @@ export function twoFactorHandler(sources: CodeSources, totp = new TotpCodes()): 
       }
     }
     if (sources.ask) {
-      const answer = (await sources.ask(question(factor, challenge))).trim();
+      const answer = (await sources.ask(question(factor, challenge), factor === 'password')).trim();
       return answer === '' ? null : { code: codeFor(factor, answer), method: factor };
     }
     if (challenge.isRetryAfterInvalid) throw challenge.error;
@@ -273,7 +226,9 @@ function codeFor(factor: TwoFactorMethod, code: string): string {
 }
 
 function question(factor: TwoFactorMethod, challenge: TwoFactorChallenge): string {
-  const again = challenge.isRetryAfterInvalid ? 'That code was not accepted. ' : '';
+  // A code refused as already used says how long until the next one; any other refusal, that it was refused.
+  const advice = twoFactorAdvice(challenge.error);
+  const again = advice !== '' ? `${advice} ` : challenge.isRetryAfterInvalid ? 'That code was not accepted. ' : '';
   switch (factor) {
     case 'totp':
       return `${again}Enter the code from your authenticator app (or a backup code): `;
@@ -286,11 +241,14 @@ function question(factor: TwoFactorMethod, challenge: TwoFactorChallenge): strin
   }
 }
 
-/** A one-line question on stderr, answered on standard input; undefined when it is not a terminal. */
-export function terminalAsk(io: CliIo): ((question: string) => Promise<string>) | undefined {
+/**
+ * A one-line question on stderr, answered on standard input (without echo when `hidden`: the
+ * password fallback); undefined when standard input is not a terminal.
+ */
+export function terminalAsk(io: CliIo): Ask | undefined {
   if (!io.stdin.isTTY) return undefined;
-  return (text) =>
-    new Promise((resolve, reject) => {
+  return (text, hidden) =>
+    hidden ? askHidden(io, text) : new Promise((resolve, reject) => {
       io.ask(text);
       const rl = createInterface({ input: io.stdin, terminal: false });
       let answered = false;

@@ -15,6 +15,7 @@ import { describeDatabase, describeMail } from '../database.js';
 import { CliError, EXIT } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { closeOnSignals } from '../signals.js';
+import { addOptionFlags } from '../serve-flags.js';
 
 const HELP_AFTER = `
 Settings are merged in this order, later ones winning:
@@ -38,20 +39,13 @@ Without --smtp, mail (email codes, verification links) is written to the outbox 
 
 /** Adds `serve` to the program. */
 export function registerServe(program: Command, io: CliIo): void {
-  program
+  const command = program
     .command('serve')
     .description('run the DDP server with the two-factor guard')
-    .option('-p, --port <port>', `TCP port, 0 picks a free one (default ${DEFAULTS.port})`)
-    .option('--host <host>', `interface to bind (default ${DEFAULTS.host})`)
-    .option('--db <file|:memory:|memory|postgres://...>', `the database (default ${DEFAULTS.db})`)
     .option('--app <module>', "JavaScript module whose default export '(server) => ...' registers methods and publications")
-    .option('--smtp <url>', 'SMTP server for mail, smtp://user:pass@host:587 or smtps://... (default: the outbox folder)')
     .option('--config <file>', 'JSON config file')
-    .option('--log-level <level>', 'debug, info, warn, error or silent (default info)')
-    .option('--signup', 'let anyone create an account with the createUser method')
-    .option('--no-signup', 'turn sign-up off even if the config file or environment turns it on')
-    .option('--public-url <url>', 'base URL put in verification and reset mails')
-    .option('--redis <url>', 'Redis shared by several serve processes on one PostgreSQL database, redis://host:6379 or rediss://... (default: none, one process)')
+    .option('--log-level <level>', 'debug, info, warn, error or silent (default info)');
+  addOptionFlags(command)
     .addHelpText('after', HELP_AFTER)
     .action(async (flags: ServeFlags) => serve(flags, io));
 }
@@ -73,7 +67,35 @@ async function serve(flags: ServeFlags, io: CliIo): Promise<void> {
   }
   const { db, smtpUrl, outboxDir, redisUrl } = config.resolved;
   const shared = redisUrl === null ? '' : `; shared through Redis at ${redisHost(redisUrl)}`;
-  io.out(`ddp-guard listening on ${server.url} (database: ${describeDatabase(db, io.cwd)}; ${describeMail(smtpUrl, outboxDir, io.cwd)}${shared})`);
+  const mail = smtpUrl === null ? '' : await smtpWarning(server);
+  io.out(`ddp-guard listening on ${server.url} (database: ${describeDatabase(db, io.cwd)}; ${describeMail(smtpUrl, outboxDir, io.cwd)}${mail}${shared})`);
+}
+
+/** How long the start-up check of the SMTP server may take before it counts as unreachable. */
+const SMTP_CHECK_MS = 3000;
+
+/**
+ * ` — WARNING: …` when the SMTP server does not greet us now, for the start line. Mail is not needed to start (it
+ * may come up later; `/readyz` keeps asking), but the person starting the server should not
+ * learn it from the first user who gets no code.
+ */
+async function smtpWarning(server: GuardServer): Promise<string> {
+  const { mailer } = await server.services.get();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${SMTP_CHECK_MS / 1000} s`)), SMTP_CHECK_MS);
+  });
+  try {
+    await Promise.race([mailer.verify(), timeout]);
+    return '';
+  } catch (err) {
+    // The transport's own words (`connect ECONNREFUSED 127.0.0.1:25`), not the mailer's advice.
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return ` — WARNING: it cannot be reached (${reason}): email codes and other mail fail until it can`;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** `host:port` of a Redis URL: never its password. */

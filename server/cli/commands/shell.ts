@@ -16,10 +16,12 @@ import type { DdpClient, SubscriptionHandle } from '../../../client/node.js';
 import type { TwoFactorMethod } from '../../../protocol/index.js';
 import { CliError, EXIT } from '../errors.js';
 import type { CliIo } from '../io.js';
-import { decodeParam, formatCompact, formatDdpError, formatValue, openRemote, remote, withRemoteFlags, type RemoteFlags } from './call.js';
+import { openRemote, remote, withRemoteFlags, type Ask, type RemoteFlags } from './call.js';
+import { CODE_METHODS, decodeParam, formatCompact, formatDdpError, formatValue } from '../values.js';
 
 const HELP = `Commands:
-  .login <user> <password>   log in (user: username, or email when it contains @)
+  .login <user> [password]   log in (user: username, or email when it contains @); without
+                             a password, it is asked for without echo
   .token <token>             log in with a resume token or a personal access token
   .call <method> [params...] call a method; params are EJSON ('{"a":1}', 42, "text") or words
   .sub <name> [params...]    subscribe; documents are printed as they change (+ added, ~ changed, - removed)
@@ -103,17 +105,20 @@ function endOfJson(line: string, start: number): number {
   throw new CliError(`Unclosed ${line[start] === '"' ? 'string' : 'bracket'} in: ${line.slice(start)}`, EXIT.usage);
 }
 
-/** Parameters from words: quoted words are strings, others EJSON or plain words. */
-function paramsOf(words: readonly Word[]): unknown[] {
-  return words.map((w, i) => (w.quoted ? w.text : decodeParam(w.text, `parameter ${i + 1}`)));
+/** Parameters from words: quoted words are strings, others EJSON or plain words (as `call` reads them for `method`). */
+function paramsOf(words: readonly Word[], method = ''): unknown[] {
+  const digitsAsText = CODE_METHODS.has(method);
+  return words.map((w, i) => (w.quoted ? w.text : decodeParam(w.text, `parameter ${i + 1}`, { digitsAsText })));
 }
 
 async function runShell(io: CliIo, url: string, flags: RemoteFlags): Promise<void> {
   const interactive = io.stdin.isTTY === true;
   // Prompts and line editing go to stderr, like every question of the CLI; results to stdout.
+  // Muted while a password is typed: readline echoes keystrokes through this stream.
+  let muted = false;
   const output = new Writable({
     write(chunk: Buffer | string, _encoding, done) {
-      io.ask(String(chunk));
+      if (!muted) io.ask(String(chunk));
       done();
     },
   });
@@ -128,19 +133,47 @@ async function runShell(io: CliIo, url: string, flags: RemoteFlags): Promise<voi
     else io.out(line);
     if (waiting) rl.prompt(true);
   };
-  const ask = interactive ? (question: string) => new Promise<string>((resolve) => rl.question(question, resolve)) : undefined;
+  // The question being asked (a code, a password), so that Ctrl-C can cancel it.
+  let asking: AbortController | null = null;
+  const ask: Ask | undefined = interactive
+    ? (question, hidden) => new Promise<string>((resolve, reject) => {
+      const controller = new AbortController();
+      asking = controller;
+      const done = (): void => {
+        asking = null;
+        if (hidden) {
+          muted = false;
+          io.ask('\n'); // the Enter key was not echoed either
+        }
+      };
+      controller.signal.addEventListener('abort', () => {
+        done();
+        if (!hidden) io.ask('\n');
+        reject(new CliError('Cancelled.', EXIT.failure));
+      }, { once: true });
+      // readline keeps the terminal in raw mode and echoes through `output`: muted, nothing shows.
+      if (hidden) io.ask(question);
+      muted = hidden === true;
+      rl.question(hidden ? '' : question, { signal: controller.signal }, (answer) => {
+        done();
+        resolve(answer);
+      });
+    })
+    : undefined;
   let client: DdpClient;
   try {
-    client = await openRemote(url, flags, { reconnect: true, ask, hint: shellHint });
+    client = await openRemote(url, flags, { reconnect: true, ask, hint: shellHint, askPassword: ask && ((question) => ask(question, true)) });
   } catch (err) {
     rl.close();
     throw err;
   }
-  const shell = new Shell(client, print);
+  const shell = new Shell(client, print, ask);
   const who = client.userId === undefined ? '' : ` as ${flags.user ?? `user ${client.userId}`}`;
   if (interactive) io.err(`Connected to ${url}${who}. Type .help for the commands.`);
   rl.on('SIGINT', () => {
-    if (rl.line === '') rl.close();
+    // At a question (a code, a password): cancel it; the command fails and the shell goes on.
+    if (asking) asking.abort();
+    else if (rl.line === '') rl.close();
     else {
       // Like node's REPL: Ctrl-C drops the line being typed.
       rl.write(null, { ctrl: true, name: 'e' });
@@ -177,6 +210,7 @@ class Shell {
   constructor(
     private readonly client: DdpClient,
     printLine: (line: string, toErr?: boolean) => void,
+    private readonly ask: Ask | undefined,
   ) {
     this.print = (line, toErr) => {
       if (!this.closing) printLine(line, toErr);
@@ -233,10 +267,11 @@ class Shell {
 
   async #login(args: string): Promise<void> {
     const words = splitWords(args);
-    if (words.length !== 2) throw new CliError('Usage: .login <user> <password>', EXIT.usage);
-    const [user, password] = words as [Word, Word];
-    const result = await remote(() => this.client.loginWithPassword(user.text, password.text));
-    this.print(`Logged in as ${user.text} (id ${result.id}).`);
+    if (words.length !== 2 && !(words.length === 1 && this.ask)) throw new CliError(`Usage: .login <user> ${this.ask ? '[password]' : '<password>'}`, EXIT.usage);
+    const user = words[0]!.text;
+    const password = words[1]?.text ?? (await this.ask!(`Password for ${user}: `, true));
+    const result = await remote(() => this.client.loginWithPassword(user, password));
+    this.print(`Logged in as ${user} (id ${result.id}).`);
   }
 
   async #token(rest: readonly string[]): Promise<void> {
@@ -248,7 +283,7 @@ class Shell {
   async #call(args: string): Promise<void> {
     const [method, ...params] = splitWords(args);
     if (!method) throw new CliError('Usage: .call <method> [params...]', EXIT.usage);
-    const values = paramsOf(params);
+    const values = paramsOf(params, method.text);
     // A failure (error, reason and details) is printed by run() and the shell goes on.
     const result = await remote(() => this.client.apply(method.text, values));
     this.print(formatValue(result));

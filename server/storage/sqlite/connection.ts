@@ -45,12 +45,10 @@ export interface SqliteContext {
 const isMemory = (file: string): boolean => file === ':memory:' || file === '';
 
 /**
- * Creates the database file (and the folders it needs) readable by its owner only, before
- * SQLite opens it: SQLite gives the `-wal` and `-shm` files the database file's permissions.
- * An existing file keeps its mode.
+ * Creates the database file readable by its owner only, before SQLite opens it: SQLite gives
+ * the `-wal` and `-shm` files the database file's permissions. An existing file keeps its mode.
  */
-function createPrivately(file: string): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+function createFilePrivately(file: string): void {
   try {
     closeSync(openSync(file, 'wx', 0o600));
   } catch (err) {
@@ -71,8 +69,9 @@ export function openSqlite(options: SqliteStoreOptions): SqliteContext {
   }
   const label = isMemory(file) ? ':memory:' : resolve(file);
   let db: Database.Database | undefined;
+  if (!isMemory(file)) createFolder(label);
   try {
-    if (!isMemory(file)) createPrivately(label);
+    if (!isMemory(file)) createFilePrivately(label);
     db = new Database(file, { timeout: busyTimeoutMs });
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     // WAL lets readers run while one writer writes; FULL syncs the WAL on every commit so an
@@ -99,6 +98,31 @@ export function openSqlite(options: SqliteStoreOptions): SqliteContext {
     },
   };
 }
+
+/**
+ * Creates the database's folder. Its failure is said in one sentence naming the folder and
+ * why (a file in the way, no permission), not as a bare `ENOTDIR` with a stack.
+ */
+function createFolder(file: string): void {
+  const folder = dirname(file);
+  try {
+    // Readable by the owner only, as the database in it (folders that exist keep their mode).
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    const why = FOLDER_ERRORS[code] ?? (err instanceof Error ? err.message : String(err));
+    throw new StoreUnavailableError(`Cannot create the folder ${folder} for the SQLite database ${file}: ${why} (${code})`, { cause: err });
+  }
+}
+
+const FOLDER_ERRORS: Readonly<Record<string, string>> = Object.freeze({
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EEXIST: 'a part of the path is a file, not a folder',
+  EACCES: 'this process may not write there',
+  EPERM: 'this process may not write there',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+});
 
 /** Which unique index a constraint message names → which field collided. */
 const CONFLICT_COLUMNS: ReadonlyArray<[string, ConflictField]> = [
@@ -145,6 +169,13 @@ export function mapSqliteError(
     return new StoreUnavailableError(
       `Cannot open the SQLite database ${file} (${code}): check that the path exists and ` +
         `is readable and writable by this process.`,
+      { cause: err },
+    );
+  }
+  if (code === 'SQLITE_NOTADB') {
+    return new StoreUnavailableError(
+      `The file ${file} is not a SQLite database (${code}): point the database option at ` +
+        `another path, or move that file away.`,
       { cause: err },
     );
   }
