@@ -15,7 +15,7 @@ describe('observability: info level and security events', () => {
 
   it('at info, plain calls and connections write nothing; a flood of wrong codes is a few lines with counts', async () => {
     const out = memoryDestination();
-    const fx = await startFixture({ logger: createPinoLogger({ level: 'info', destination: out }), maxFailedAttempts: 5 });
+    const fx = await startFixture({ logger: createPinoLogger({ level: 'info', destination: out }), maxFailedAttempts: 5, passwordMaxFailures: 5 });
     const user = await fx.user('mallory');
     const startLines = out.lines.length;
 

@@ -60,15 +60,14 @@ describe('two-factor: trusted clients', () => {
     });
 
     it('another session token (one that passed no check) is asked again', async () => {
-      // getNewToken: a new token of the same user, same client, that no code vouched for.
-      const second = await fx.connect({ userAgent: UA, forwardedFor: ADDRESS });
-      await second.ok('login', { resume: first.token });
-      const { token } = (await second.ok('getNewToken')) as { token: string };
-      const other = await resume(token, UA, ADDRESS);
-      expect((await other.fails('app.echo')).error).to.equal('totp-required');
       // A second login passed a code, so its own token is trusted (one code per sign-in).
       const third = await fx.loginWithTotp('alice', secret, { userAgent: UA, forwardedFor: ADDRESS });
       expect(await third.client.ok('app.echo')).to.deep.equal({ count: 0, args: [] });
+      // getNewToken: a new token of the same user, same client, that no code vouched for (the
+      // old one is revoked).
+      const { token } = (await third.client.ok('getNewToken')) as { token: string };
+      const other = await resume(token, UA, ADDRESS);
+      expect((await other.fails('app.echo')).error).to.equal('totp-required');
       // The first session is still trusted: trust is per token.
       expect(await first.client.ok('app.echo')).to.deep.equal({ count: 0, args: [] });
     });
