@@ -51,7 +51,7 @@ function expectNone(offenders: readonly string[], rule: string): void {
  * the server runs imports them.
  */
 const CLI_CLIENT_FILES = (path: string): boolean =>
-  /^server\/cli\/commands\/(call|shell|script)\.ts$/.test(path) || path.startsWith('server/cli/script/');
+  /^server\/cli\/(commands\/(call|shell|script)|remote)\.ts$/.test(path) || path.startsWith('server/cli/script/');
 
 const into = (ref: ImportRef, folder: string): boolean => ref.target !== null && topFolder(ref.target) === folder;
 const outsideRepo = (ref: ImportRef): boolean => ref.target !== null && ref.target.startsWith('..');

@@ -18,7 +18,7 @@ import { parseTranscript, TranscriptSyntaxError } from '../script/parser.js';
 import { runTranscript } from '../script/runner.js';
 import { TranscriptSocket } from '../script/socket.js';
 import { isVariableName } from '../script/template.js';
-import { EXIT_CONNECTION } from './call.js';
+import { EXIT_CONNECTION } from '../remote.js';
 import { parseTimeout, webSocketUrl } from '../values.js';
 
 /** The flags of `script`. */

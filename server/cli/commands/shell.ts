@@ -16,7 +16,7 @@ import type { DdpClient, SubscriptionHandle } from '../../../client/node.js';
 import type { TwoFactorMethod } from '../../../protocol/index.js';
 import { CliError, EXIT } from '../errors.js';
 import type { CliIo } from '../io.js';
-import { openRemote, remote, withRemoteFlags, type Ask, type RemoteFlags } from './call.js';
+import { openRemote, remote, withRemoteFlags, type Ask, type RemoteFlags } from '../remote.js';
 import { CODE_METHODS, decodeParam, formatCompact, formatDdpError, formatValue } from '../values.js';
 
 const HELP = `Commands:
