@@ -1,6 +1,8 @@
 /**
- * The parts of a server that sessions share: options, logger, registries, pipeline, dispatcher,
- * and the bookkeeping of live sessions.
+ * What a session needs from the server that hosts it: options, logger, registries, pipeline,
+ * dispatcher, and the bookkeeping of live sessions. Sessions see the server only through this
+ * interface, and the interface names no session type (`S` is the host's own), so the session
+ * and the server do not import each other.
  */
 import type { ResolvedOptions } from './options.js';
 import type { Logger } from './logger.js';
@@ -8,9 +10,8 @@ import type { Clock } from './clock.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Pipeline } from './pipeline.js';
 import type { PublicationRegistry } from './publications/registry.js';
-import type { Session } from './session.js';
 
-export interface ServerCore {
+export interface ServerCore<S> {
   readonly options: ResolvedOptions;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -21,7 +22,7 @@ export interface ServerCore {
   readonly traffic: { messagesIn: number; messagesOut: number };
   isShuttingDown(): boolean;
   /** A session finished its handshake. */
-  sessionStarted(session: Session): void;
+  sessionStarted(session: S): void;
   /** A session's socket closed; `wasConnected` when it had finished its handshake. */
-  socketClosed(session: Session, wasConnected: boolean): void;
+  socketClosed(session: S, wasConnected: boolean): void;
 }

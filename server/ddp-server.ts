@@ -56,7 +56,7 @@ const SERVER_CALLER: Caller = Object.freeze({
   },
 });
 
-export class DdpServer implements ServerCore {
+export class DdpServer implements ServerCore<Session> {
   readonly options: ResolvedOptions;
   readonly logger: Logger;
   readonly clock: Clock;

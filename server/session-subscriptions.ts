@@ -16,7 +16,7 @@ import { Subscription, type SubscriptionHost } from './publications/subscription
 
 /** What the subscriptions need from their session. */
 export interface SubscriptionOwner extends Caller {
-  readonly core: ServerCore;
+  readonly core: Pick<ServerCore<unknown>, 'options' | 'logger' | 'pipeline' | 'publications'>;
   readonly connection: ConnectionInfo;
   readonly id: string;
   readonly isConnected: boolean;

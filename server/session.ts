@@ -57,7 +57,7 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
   /** Of those, the ones still waiting in the queue. */
   private methodsQueued = 0;
 
-  constructor(readonly core: ServerCore, private readonly socket: DdpSocket) {
+  constructor(readonly core: ServerCore<Session>, private readonly socket: DdpSocket) {
     socket.send([SERVER_ID_GREETING]);
   }
 
