@@ -223,7 +223,8 @@ export class DdpHttpClient {
       if (result.error !== undefined) {
         const e = result.error;
         if (!isRecord(e) || (typeof e.error !== 'string' && typeof e.error !== 'number')) throw new DdpHttpError(status, 'bad-response', 'The server sent an unreadable error');
-        throw new DdpError(e.error, typeof e.reason === 'string' ? e.reason : undefined, e.details);
+        const reason = typeof e.reason === 'string' ? e.reason : undefined;
+        throw new DdpError(e.error, reason, e.details);
       }
       return result.result;
     });

@@ -3,7 +3,7 @@
  * or a personal access token, and the 2FA answer `{totp: {login, code, method?}}`. Wrong
  * password and unknown user get the same 403, so usernames cannot be probed.
  */
-import { DdpError, catalogueError } from '../../protocol/errors.js';
+import { catalogueError } from '../../protocol/errors.js';
 import { isRecord } from '../../protocol/validate.js';
 import type { Caller, LoginState } from '../caller.js';
 import type { Services } from '../services.js';
@@ -108,7 +108,7 @@ export async function login(deps: LoginDeps, caller: Caller, request: unknown): 
     method = typeof totp.method === 'string' ? totp.method : undefined;
     inner = totp.login;
   }
-  if (!isRecord(inner) || !('user' in inner) || !('password' in inner)) throw new DdpError(400, 'Unrecognized options for login request');
+  if (!isRecord(inner) || !('user' in inner) || !('password' in inner)) throw catalogueError('unrecognizedLogin');
   if (!onlyKeys(inner, ['user', 'password'])) throw catalogueError('matchFailed');
   const digest = passwordToDigest(inner.password);
   const user = await verifyPassword(deps.guard, caller, await findUserBySelector(services, inner.user), digest);
