@@ -3,6 +3,7 @@
  * (names as Rocket.Chat's, SPEC §3). Each goes through the client's two-factor retry, so
  * methods that need a code (disabling email codes, creating tokens) ask for one on their own.
  */
+import { isRecord } from '../protocol/validate.js';
 import { clientError } from './errors.js';
 import type { TwoFactorAnswer } from './two-factor.js';
 
@@ -31,10 +32,6 @@ export interface TotpEnrolment {
 export interface AccessTokenInfo {
   name: string;
   [field: string]: unknown;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isStringArray(value: unknown): value is string[] {

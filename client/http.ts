@@ -13,10 +13,10 @@
  */
 import { DdpError } from '../protocol/errors.js';
 import { decode, encode } from '../protocol/ejson.js';
-import { isTwoFactorErrorCode, type TwoFactorErrorDetails } from '../protocol/two-factor.js';
-import { clientError } from './errors.js';
-import { sha256Hex } from './sha256.js';
-import { readTwoFactorDetails, type TwoFactorAnswer, type TwoFactorHandler } from './two-factor.js';
+import { isTwoFactorErrorCode } from '../protocol/two-factor.js';
+import { isRecord } from '../protocol/validate.js';
+import { passwordDigest } from './account.js';
+import { retryWithTwoFactor, type TwoFactorAnswer, type TwoFactorAttempt, type TwoFactorHandler } from './two-factor.js';
 
 export type { TwoFactorAnswer, TwoFactorChallenge, TwoFactorHandler } from './two-factor.js';
 
@@ -71,17 +71,6 @@ export class DdpHttpError extends DdpError {
 /** The defaults of {@link DdpHttpClientOptions}. */
 export const HTTP_CLIENT_DEFAULTS = Object.freeze({ maxTwoFactorAttempts: 3 });
 
-interface Attempt {
-  /** The answer to the last challenge, or undefined for the first try. */
-  answer: TwoFactorAnswer | undefined;
-  /** The factor the server asked for last. */
-  asked: TwoFactorErrorDetails | undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Meteor's `reason [error]` text back to the reason. */
 function reasonOf(message: unknown, error: string | number): string | undefined {
   if (typeof message !== 'string') return undefined;
@@ -96,16 +85,6 @@ function reviveDetails(details: unknown): unknown {
     if (!Number.isNaN(at.getTime())) return { ...details, codeExpires: at };
   }
   return details;
-}
-
-/** The password digest Meteor clients send; WebCrypto when present (secure contexts), else a plain implementation. */
-async function passwordDigest(password: string): Promise<string> {
-  const subtle = globalThis.crypto?.subtle;
-  if (!subtle) return sha256Hex(password);
-  const bytes = new Uint8Array(await subtle.digest('SHA-256', new TextEncoder().encode(password)));
-  let hex = '';
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
-  return hex;
 }
 
 /**
@@ -168,8 +147,8 @@ export class DdpHttpClient {
   async login(user: HttpLoginUser, password: string, code?: string): Promise<HttpCredentials> {
     const body: Record<string, unknown> = typeof user === 'string' ? { user }
       : 'username' in user ? { username: user.username } : { email: user.email };
-    body.password = { digest: await passwordDigest(password), algorithm: 'sha-256' };
-    const result = await this.withTwoFactor('login', code === undefined ? undefined : { code }, async ({ answer }) => {
+    body.password = passwordDigest(password);
+    const result = await this.withTwoFactor('login', code === undefined ? undefined : { code }, async (answer) => {
       const headers: Record<string, string> = {};
       if (answer?.method !== undefined) headers['x-2fa-method'] = answer.method;
       const sent = answer === undefined ? body : { ...body, code: answer.code };
@@ -221,7 +200,7 @@ export class DdpHttpClient {
   private async methodCall(anonymous: boolean, method: string, params: unknown[]): Promise<unknown> {
     if (typeof method !== 'string' || method === '') throw new TypeError('The method name must be a non-empty string');
     const path = `/api/v1/${anonymous ? 'method.callAnon' : 'method.call'}/${encodeURIComponent(method)}`;
-    return this.withTwoFactor(method, undefined, async ({ answer, asked }) => {
+    return this.withTwoFactor(method, undefined, async (answer, asked) => {
       const id = String(++this.nextId);
       const headers: Record<string, string> = {};
       if (!anonymous && this.auth !== null) {
@@ -244,39 +223,22 @@ export class DdpHttpClient {
       if (result.error !== undefined) {
         const e = result.error;
         if (!isRecord(e) || (typeof e.error !== 'string' && typeof e.error !== 'number')) throw new DdpHttpError(status, 'bad-response', 'The server sent an unreadable error');
-        throw new DdpError(e.error, typeof e.reason === 'string' ? e.reason : undefined, e.details);
+        const reason = typeof e.reason === 'string' ? e.reason : undefined;
+        throw new DdpError(e.error, reason, e.details);
       }
       return result.result;
     });
   }
 
   /**
-   * Run `attempt`; on `totp-required`/`totp-invalid` ask the handler and run it again with the
-   * answer, at most `maxTwoFactorAttempts` times. `totp-max-attempts` and other errors end it.
+   * The client's two-factor retry ({@link retryWithTwoFactor}) with this client's handler and
+   * limit. Over HTTP an empty `x-2fa-code` is no code at all, so an empty answer is refused.
    */
-  private async withTwoFactor<T>(method: string, first: TwoFactorAnswer | undefined, attempt: (a: Attempt) => Promise<T>): Promise<T> {
-    let state: Attempt = { answer: first, asked: undefined };
-    for (let asked = 0; ; asked += 1) {
-      try {
-        return await attempt(state);
-      } catch (err) {
-        if (!(err instanceof DdpError) || (err.error !== 'totp-required' && err.error !== 'totp-invalid')) throw err;
-        if (!this.handler || asked >= this.maxAttempts) throw err;
-        const details = readTwoFactorDetails(err.details);
-        if (!details) throw err;
-        const answer = await this.handler({
-          details,
-          method,
-          attempt: asked + 1,
-          isRetryAfterInvalid: err.error === 'totp-invalid',
-          emailCodeSent: details.method === 'email' && details.codeGenerated,
-          error: err,
-        });
-        if (answer === null || answer === undefined) throw clientError('twoFactorCancelled', undefined, { method, details });
-        if (typeof answer.code !== 'string' || answer.code === '') throw new TypeError('onTwoFactorRequired must return {code: string} or null');
-        state = { answer, asked: details };
-      }
-    }
+  private withTwoFactor<T>(method: string, first: TwoFactorAnswer | undefined, attempt: TwoFactorAttempt<T>): Promise<T> {
+    return retryWithTwoFactor(method, (answer, asked) => {
+      if (asked !== undefined && answer?.code === '') throw new TypeError('onTwoFactorRequired must return {code: string} or null');
+      return attempt(answer, asked);
+    }, { handler: this.handler, maxAttempts: this.maxAttempts }, first);
   }
 
   private async post(path: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {

@@ -93,40 +93,52 @@ export function retryParams(method: string, params: readonly unknown[], answer: 
 }
 
 /**
- * Call, and on each `totp-required`/`totp-invalid` ask `settings.handler` for a code and call
+ * One try of a guarded request: `answer` is undefined for the first try (unless a code was given
+ * up front), else the handler's answer to `asked`, the details of the error that asked for it.
+ */
+export type TwoFactorAttempt<T> = (answer: TwoFactorAnswer | undefined, asked: TwoFactorErrorDetails | undefined) => Promise<T>;
+
+/**
+ * Try, and on each `totp-required`/`totp-invalid` ask `settings.handler` for a code and try
  * again with it. Stops with the last error after `maxAttempts` codes, at once on
  * `totp-max-attempts` (or any other error), and with `two-factor-cancelled` when the handler
- * returns null.
+ * returns null. The one retry loop of the client, for DDP calls and HTTP requests alike; `first`
+ * is an answer known before the first try (a code given to an HTTP login).
  */
-export async function callWithTwoFactor(method: string, params: readonly unknown[], invoke: Invoke, settings: TwoFactorSettings): Promise<unknown> {
-  let lastError: DdpError;
-  try {
-    return await invoke([...params]);
-  } catch (error) {
-    if (!isTwoFactorChallengeError(error) || !settings.handler) throw error;
-    lastError = error;
-  }
-  for (let attempt = 1; attempt <= settings.maxAttempts; attempt += 1) {
+export async function retryWithTwoFactor<T>(method: string, attempt: TwoFactorAttempt<T>, settings: TwoFactorSettings, first?: TwoFactorAnswer): Promise<T> {
+  let answer = first;
+  let asked: TwoFactorErrorDetails | undefined;
+  for (let attempts = 0; ; attempts += 1) {
+    let lastError: DdpError;
+    try {
+      return await attempt(answer, asked);
+    } catch (error) {
+      if (!isTwoFactorChallengeError(error) || !settings.handler || attempts >= settings.maxAttempts) throw error;
+      lastError = error;
+    }
     const details = readTwoFactorDetails(lastError.details);
     if (!details) throw lastError;
-    const answer = await settings.handler({
+    const reply = await settings.handler({
       details,
       method,
-      attempt,
+      attempt: attempts + 1,
       isRetryAfterInvalid: lastError.error === 'totp-invalid',
       emailCodeSent: details.method === 'email' && details.codeGenerated,
       error: lastError,
     });
-    if (answer === null || answer === undefined) {
+    if (reply === null || reply === undefined) {
       throw clientError('twoFactorCancelled', undefined, { method, details });
     }
-    if (typeof answer.code !== 'string') throw new TypeError('onTwoFactorRequired must return {code: string} or null');
-    try {
-      return await invoke(retryParams(method, params, answer, details));
-    } catch (error) {
-      if (!isTwoFactorChallengeError(error)) throw error;
-      lastError = error;
-    }
+    if (typeof reply.code !== 'string') throw new TypeError('onTwoFactorRequired must return {code: string} or null');
+    answer = reply;
+    asked = details;
   }
-  throw lastError;
+}
+
+/**
+ * Call a DDP method with the two-factor retry ({@link retryWithTwoFactor}): the retries send
+ * {@link retryParams}.
+ */
+export function callWithTwoFactor(method: string, params: readonly unknown[], invoke: Invoke, settings: TwoFactorSettings): Promise<unknown> {
+  return retryWithTwoFactor(method, (answer, asked) => invoke(answer === undefined || asked === undefined ? [...params] : retryParams(method, params, answer, asked)), settings);
 }

@@ -101,6 +101,31 @@ export const METHOD_ERRORS = Object.freeze({
   passwordTooCommon: { error: 'error-password-policy-not-met-common', reason: 'The password is one of the most common passwords: choose another', meaning: 'A new password is among the 10 000 most common ones (`refuseCommonPasswords`); also checked when only its sha-256 digest is sent.' },
   // Rocket.Chat's exact text, misspelling included: clients compare it.
   totpMaxAttempts: { error: 'totp-max-attempts', reason: 'TOTP Maximun Failed Attempts Reached', meaning: 'Too many wrong codes: this factor is locked for `details.lockedFor` ms.' },
+  // The built-in methods' own refusals. Accounts: Meteor's codes and texts.
+  unrecognizedLogin: { error: 400, reason: 'Unrecognized options for login request', meaning: '`login` got neither a password (`{user, password}`, or the `totp` wrapper around one) nor `{resume}`.' },
+  incorrectPassword: { error: 403, reason: 'Incorrect password', meaning: '`changePassword`: the old password is wrong.' },
+  notSessionToken: { error: 403, reason: 'You are not logged in with a session token', meaning: '`getNewToken` from a caller that logged in with a personal access token, which cannot be refreshed.' },
+  signupsForbidden: { error: 403, reason: 'Signups forbidden', meaning: '`createUser` while sign-up is off (the `signup` option).' },
+  usernameTaken: { error: 403, reason: 'Username already exists.', meaning: '`createUser`: another account has that username.' },
+  emailTaken: { error: 403, reason: 'Email already exists.', meaning: '`createUser`: another account has that email address.' },
+  invalidAccountField: { error: 400, reason: '%s', meaning: '`createUser`: the username, email address or password cannot be used; the reason says which and why.' },
+  noSuchUnverifiedEmail: { error: 403, reason: 'No such unverified email address for this user', meaning: '`sendVerificationEmail`: the user has no such address, or none left to verify.' },
+  emailAlreadyVerified: { error: 403, reason: 'That email address is already verified', meaning: '`sendVerificationEmail` for an address that is verified already.' },
+  verifyEmailLinkExpired: { error: 403, reason: 'Verify email link expired', meaning: '`verifyEmail`: the token is unknown, used or expired.' },
+  resetTokenExpired: { error: 403, reason: 'Token expired', meaning: '`resetPassword`: the token is unknown, used or expired.' },
+  emailSendFailed: { error: 'email-send-failed', reason: 'The email could not be sent; try again later', meaning: 'A verification or password-reset mail could not be delivered; no token was kept.' },
+  // Two-factor set-up and personal access tokens: Rocket.Chat's codes where it has one.
+  totpNotEnabled: { error: 'totp-not-enabled', reason: 'TOTP is not enabled', meaning: '`2fa:disable`, `2fa:regenerateCodes`, `2fa:checkCodesRemaining` for a user without an authenticator app.' },
+  totpAlreadyEnabled: { error: 'totp-already-enabled', reason: 'TOTP is already enabled', meaning: '`2fa:enable` or `2fa:validateTempToken` for a user who has an authenticator app already.' },
+  totpNotStarted: { error: 'totp-not-started', reason: 'Call 2fa:enable first', meaning: '`2fa:validateTempToken` without an enrolment started by `2fa:enable`.' },
+  emailNotVerified: { error: 'email-not-verified', reason: 'Verify an email address first', meaning: '`2fa:enableEmail` for a user without a verified address.' },
+  noVerifiedEmail: { error: 'email-not-verified', reason: 'No verified email address to send a code to', meaning: 'An email code is needed, but the user has no verified address.' },
+  emailCodeSendFailed: { error: 'email-send-failed', reason: 'The code could not be sent by email; try again later or use another method', meaning: 'The mail with a 2FA code could not be delivered; no code was stored.' },
+  tokenNotFound: { error: 'error-token-does-not-exists', reason: 'Token does not exist', meaning: 'No personal access token of that name for this user.' },
+  tokenNameTaken: { error: 'error-token-already-exists', reason: 'A token with this name already exists', meaning: '`personalAccessTokens:generateToken` with a name the user already has.' },
+  // Streams (Rocket.Chat's Realtime API).
+  notAllowed: { error: 'not-allowed', reason: 'Not allowed to %s', meaning: "A stream's read or write rule refused the subscription or the event." },
+  invalidEventName: { error: 'invalid-event-name', reason: 'An event name is a string of 1 to %s characters', meaning: 'A stream subscription or event named no event, or one too long.' },
 } satisfies Record<string, CatalogueEntry>);
 
 export type MethodErrorName = keyof typeof METHOD_ERRORS;

@@ -8,7 +8,8 @@ import { PROTOCOL_ERRORS, isWireError } from './errors.js';
 /** The outcome of validating one inbound frame. */
 export type Classified<M> = { ok: true; message: M } | { ok: false; reason: string };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** A plain object (not null, not an array): what a decoded message, its params and options must be. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

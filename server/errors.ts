@@ -26,7 +26,7 @@ export function toWireError(err: unknown, logger: Logger, context: Record<string
   }
   if (err instanceof StoreUnavailableError) {
     logger.error({ ...context, ...errorFields(err) }, 'the store is unavailable; the call was refused with 503');
-    return new DdpError(STORE_UNAVAILABLE.error, STORE_UNAVAILABLE.reason).toWire();
+    return catalogueError('storeUnavailable').toWire();
   }
   logger.error({ ...context, ...errorFields(err) }, 'internal error in a method or publication');
   return catalogueError('internal').toWire();

@@ -16,24 +16,12 @@ import { monotonicNow, type Sweepable } from './heartbeat.js';
 import { SessionConnection, type ConnectionOwner } from './session-connection.js';
 import { applicable, SessionSubscriptions, type SubscriptionOwner } from './session-subscriptions.js';
 import { toWireError } from './errors.js';
+import { errorResultFrame, quoteId, resultFrame } from './result-frame.js';
 import { errorFields } from './logger.js';
 import { randomId } from './ids.js';
 import type { ServerCore } from './core.js';
 
 type State = 'awaiting-connect' | 'connected' | 'closed';
-
-const PLAIN_ID = /^[A-Za-z0-9_.:-]*$/;
-
-/** A method id as JSON text; ids are nearly always plain, and quoting those needs no escaping. */
-function quoted(id: string): string {
-  return PLAIN_ID.test(id) ? `"${id}"` : JSON.stringify(id);
-}
-
-/** A `result` message with `result` (none when it is undefined, as Meteor sends it). */
-function resultFrame(quotedId: string, result: unknown): string {
-  if (result === undefined) return `{"msg":"result","id":${quotedId}}`;
-  return `{"msg":"result","id":${quotedId},"result":${encode(result)}}`;
-}
 
 export class Session implements SocketHandler, Caller, ConnectionOwner, SubscriptionOwner, Sweepable {
   private connection_: SessionConnection | null = null;
@@ -243,7 +231,7 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
   /** `result` then `updated`, in one write. A closing socket gets nothing more (errors are still logged). */
   private sendResult(id: string, result: unknown, err?: unknown, failed = err !== undefined, method?: string): void {
     if (this.state === 'closed' || (!this.socket.open && !failed)) return;
-    const quotedId = quoted(id);
+    const quotedId = quoteId(id);
     let frame: string;
     try {
       frame = failed ? this.errorFrame(quotedId, id, err, method) : resultFrame(quotedId, result);
@@ -257,7 +245,7 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
 
   private errorFrame(quotedId: string, id: string, err: unknown, method: string | undefined): string {
     const context = { connectionId: this.sessionId, method, methodId: id, userId: this.userId };
-    return `{"msg":"result","id":${quotedId},"error":${encode(toWireError(err, this.core.logger, context))}}`;
+    return errorResultFrame(quotedId, toWireError(err, this.core.logger, context));
   }
 
   // ---- login ----

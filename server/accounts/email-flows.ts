@@ -3,7 +3,7 @@
  * expire. The token is stored before its mail leaves (a link followed at once works) and
  * removed again if the mail cannot be sent, so no token lasts that nobody received.
  */
-import { DdpError } from '../../protocol/errors.js';
+import { catalogueError } from '../../protocol/errors.js';
 import type { Services } from '../services.js';
 import type { CodePurpose, UserRecord } from '../storage/contract.js';
 import { MailDeliveryError, type MailMessage } from '../mail/mailer.js';
@@ -22,7 +22,7 @@ async function sendOrFail(services: Services, message: MailMessage, userId: stri
   } catch (err) {
     if (err instanceof MailDeliveryError) {
       services.logger.error({ userId, err: err.message }, 'could not send an account email');
-      throw new DdpError('email-send-failed', 'The email could not be sent; try again later');
+      throw catalogueError('emailSendFailed');
     }
     throw err;
   }
@@ -46,8 +46,8 @@ async function storeAndSend(services: Services, user: UserRecord, purpose: CodeP
 /** Send a verification link (or token) to one of the user's unverified addresses. */
 export async function sendVerificationEmail(services: Services, user: UserRecord, address?: string): Promise<void> {
   const email = address === undefined ? user.emails.find((e) => !e.verified) : user.emails.find((e) => e.address.toLowerCase() === address.toLowerCase());
-  if (!email) throw new DdpError(403, 'No such unverified email address for this user');
-  if (email.verified) throw new DdpError(403, 'That email address is already verified');
+  if (!email) throw catalogueError('noSuchUnverifiedEmail');
+  if (email.verified) throw catalogueError('emailAlreadyVerified');
   const token = randomToken(32);
   const url = link(services, 'verify-email', token);
   const mail = verifyEmailMail(url === undefined ? { username: user.username, token } : { username: user.username, url });
@@ -57,7 +57,7 @@ export async function sendVerificationEmail(services: Services, user: UserRecord
 /** Mark the address of a verification token as verified; returns the user id. */
 export async function consumeVerificationToken(services: Services, token: string): Promise<string> {
   const record = await services.store.codes.consume(null, 'verify-email', codeHash(services, 'verify-email', token), new Date(services.clock.now()));
-  if (!record || record.data === null) throw new DdpError(403, 'Verify email link expired');
+  if (!record || record.data === null) throw catalogueError('verifyEmailLinkExpired');
   await services.store.users.setEmailVerified(record.userId, record.data, true);
   return record.userId;
 }
@@ -72,6 +72,6 @@ export async function sendResetEmail(services: Services, user: UserRecord, addre
 /** Use a reset token once; returns the user id. */
 export async function consumeResetToken(services: Services, token: string): Promise<string> {
   const record = await services.store.codes.consume(null, 'reset-password', codeHash(services, 'reset-password', token), new Date(services.clock.now()));
-  if (!record) throw new DdpError(403, 'Token expired');
+  if (!record) throw catalogueError('resetTokenExpired');
   return record.userId;
 }

@@ -3,7 +3,8 @@
  * or a personal access token, and the 2FA answer `{totp: {login, code, method?}}`. Wrong
  * password and unknown user get the same 403, so usernames cannot be probed.
  */
-import { DdpError, catalogueError } from '../../protocol/errors.js';
+import { catalogueError } from '../../protocol/errors.js';
+import { isRecord } from '../../protocol/validate.js';
 import type { Caller, LoginState } from '../caller.js';
 import type { Services } from '../services.js';
 import type { UserRecord } from '../storage/contract.js';
@@ -11,13 +12,9 @@ import type { TwoFactorGuard } from '../two-factor/guard.js';
 import { rememberClient } from '../two-factor/trust.js';
 import { passwordDigest } from './password-hasher.js';
 import { PasswordBlockedError } from './password-checks.js';
-import { hashToken, issueLoginToken, NEVER_EXPIRES, type LoginResult } from './tokens.js';
+import { authenticateToken, issueLoginToken, NEVER_EXPIRES, type LoginResult } from './tokens.js';
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Meteor's login handlers `check` their options as exact objects: an unknown key fails. */
 function onlyKeys(value: Record<string, unknown>, allowed: readonly string[]): boolean {
@@ -111,7 +108,7 @@ export async function login(deps: LoginDeps, caller: Caller, request: unknown): 
     method = typeof totp.method === 'string' ? totp.method : undefined;
     inner = totp.login;
   }
-  if (!isRecord(inner) || !('user' in inner) || !('password' in inner)) throw new DdpError(400, 'Unrecognized options for login request');
+  if (!isRecord(inner) || !('user' in inner) || !('password' in inner)) throw catalogueError('unrecognizedLogin');
   if (!onlyKeys(inner, ['user', 'password'])) throw catalogueError('matchFailed');
   const digest = passwordToDigest(inner.password);
   const user = await verifyPassword(deps.guard, caller, await findUserBySelector(services, inner.user), digest);
@@ -135,20 +132,9 @@ export async function login(deps: LoginDeps, caller: Caller, request: unknown): 
 
 async function resume(services: Services, caller: Caller, token: unknown): Promise<LoginResult> {
   if (typeof token !== 'string' || token === '' || token.length > 512) throw catalogueError('matchFailed');
-  const hashedToken = hashToken(token);
-  const now = services.clock.now();
-  const session = await services.store.loginTokens.find(hashedToken);
-  if (session) {
-    if (session.expiresAt !== null && session.expiresAt.getTime() <= now) {
-      await services.store.loginTokens.remove(hashedToken);
-      throw catalogueError('tokenExpired');
-    }
-    await caller.setUser(session.userId, { userId: session.userId, hashedToken, kind: 'session', bypassTwoFactor: false });
-    return { id: session.userId, token, tokenExpires: session.expiresAt ?? NEVER_EXPIRES, type: 'resume' };
-  }
-  const personal = await services.store.personalTokens.find(hashedToken);
-  if (!personal) throw catalogueError('tokenExpired');
-  await services.store.personalTokens.touch(hashedToken, new Date(now));
-  await caller.setUser(personal.userId, { userId: personal.userId, hashedToken, kind: 'personal', bypassTwoFactor: personal.bypassTwoFactor });
-  return { id: personal.userId, token, tokenExpires: NEVER_EXPIRES, type: 'resume' };
+  const found = await authenticateToken(services, token);
+  if (found === null || found === 'expired') throw catalogueError('tokenExpired');
+  const { login } = found;
+  await caller.setUser(login.userId, login);
+  return { id: login.userId, token, tokenExpires: found.expiresAt ?? NEVER_EXPIRES, type: 'resume' };
 }

@@ -84,7 +84,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
       async handler() {
         const caller = callerOf(this);
         const { userId } = requireLogin(caller);
-        if (caller.login?.kind !== 'session') throw new DdpError(403, 'You are not logged in with a session token');
+        if (caller.login?.kind !== 'session') throw catalogueError('notSessionToken');
         const services = await svc();
         // Meteor: the new token expires when the current one does, so refreshing never
         // extends a session; a token removed or expired meanwhile gets nothing.
@@ -113,7 +113,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
       params: [{ username: Match.Text(64, 1), email: Match.Optional(Match.Text(254, 3)), password: PASSWORD, profile: Match.Optional(Object) }],
       async handler(options: { username: string; email?: string; password: string | { digest: string }; profile?: Record<string, unknown> }) {
         const services = await svc();
-        if (!services.options.signup) throw new DdpError(403, 'Signups forbidden');
+        if (!services.options.signup) throw catalogueError('signupsForbidden');
         const digest = passwordToDigest(options.password);
         await enforcePasswordPolicy(passwordPolicyOf(services.options), policyInput(options.password));
         let user;
@@ -125,8 +125,8 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
             ...(options.profile === undefined ? {} : { profile: options.profile }),
           });
         } catch (err) {
-          if (err instanceof AdminError) throw new DdpError(403, err.code === 'username-taken' ? 'Username already exists.' : 'Email already exists.');
-          if (err instanceof ValidationError) throw new DdpError(400, err.message);
+          if (err instanceof AdminError) throw catalogueError(err.code === 'username-taken' ? 'usernameTaken' : 'emailTaken');
+          if (err instanceof ValidationError) throw catalogueError('invalidAccountField', err.message);
           throw err;
         }
         await audit(services, 'user.created', user.id, callerOf(this), { via: 'signup' });
@@ -170,7 +170,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
         const services = await svc();
         const user = await services.store.users.findById(userId);
         await verifyPassword(await guard(), caller, user, passwordToDigest(oldPassword)).catch((err: unknown) => {
-          if (err instanceof DdpError && err.error === 403) throw new DdpError(403, 'Incorrect password');
+          if (err instanceof DdpError && err.error === 403) throw catalogueError('incorrectPassword');
           throw err;
         });
         await enforcePasswordPolicy(passwordPolicyOf(services.options), policyInput(newPassword));

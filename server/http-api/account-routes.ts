@@ -13,7 +13,7 @@ import type { HttpApi } from './context.js';
 import type { HttpCaller } from './http-caller.js';
 import { HttpRequestError } from './body.js';
 import { meDocument } from './me.js';
-import { sendFailure, sendUnauthorized } from './replies.js';
+import { failureStatus, sendFailure, sendUnauthorized } from './replies.js';
 
 /** Rocket.Chat's answer to a logout. */
 const LOGGED_OUT = Object.freeze({ status: 'success', data: { message: "You've been logged out!" }, success: true });
@@ -24,7 +24,8 @@ export function installAccountRoutes(api: HttpApi): void {
     try {
       await api.invoke(caller, method, params);
     } catch (err) {
-      sendFailure(res, api.wire(err, { method, userId: caller.userId }));
+      const wire = api.wire(err, { method, userId: caller.userId });
+      sendFailure(res, failureStatus(wire, 'account'), wire);
       return;
     }
     sendJson(res, 200, success);

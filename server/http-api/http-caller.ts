@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Caller, LoginState, TrustMemo } from '../caller.js';
 import { clientAddressOf, safeHeaders, type ConnectionInfo } from '../connection-info.js';
 import type { Services } from '../services.js';
-import { hashToken } from '../accounts/tokens.js';
+import { authenticateToken } from '../accounts/tokens.js';
 import type { TwoFactorArgument } from '../../protocol/two-factor.js';
 import { randomId } from '../ids.js';
 
@@ -55,18 +55,9 @@ export class HttpCaller implements Caller {
     const userId = header(req, 'x-user-id');
     const token = header(req, 'x-auth-token');
     if (!userId || !token || token.length > 512) return false;
-    const hashedToken = hashToken(token);
-    const now = services.clock.now();
-    const session = await services.store.loginTokens.find(hashedToken);
-    if (session) {
-      if (session.userId !== userId || (session.expiresAt !== null && session.expiresAt.getTime() <= now)) return false;
-      await this.setUser(userId, { userId, hashedToken, kind: 'session', bypassTwoFactor: false });
-      return true;
-    }
-    const personal = await services.store.personalTokens.find(hashedToken);
-    if (!personal || personal.userId !== userId) return false;
-    await services.store.personalTokens.touch(hashedToken, new Date(now));
-    await this.setUser(userId, { userId, hashedToken, kind: 'personal', bypassTwoFactor: personal.bypassTwoFactor });
+    const found = await authenticateToken(services, token, userId);
+    if (found === null || found === 'expired') return false;
+    await this.setUser(userId, found.login);
     return true;
   }
 }

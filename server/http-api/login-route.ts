@@ -5,17 +5,13 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { METHOD_ERRORS } from '../../protocol/errors.js';
-import { isTwoFactorErrorCode } from '../../protocol/two-factor.js';
+import { isRecord } from '../../protocol/validate.js';
 import { sendJson } from '../transport/http-routes.js';
 import type { HttpApi } from './context.js';
 import type { HttpCaller } from './http-caller.js';
 import { HttpRequestError } from './body.js';
 import { meDocument } from './me.js';
-import { sendUnauthorized } from './replies.js';
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { failureStatus, sendUnauthorized } from './replies.js';
 
 /** The keys of Rocket.Chat's REST login body; a body with any other key is Meteor's own. */
 const REST_LOGIN_KEYS: readonly string[] = ['user', 'username', 'email', 'password', 'code'];
@@ -55,16 +51,11 @@ export function installLoginRoute(api: HttpApi): void {
       result = (await api.invoke(caller, 'login', [argument])) as { id: string; token: string };
     } catch (err) {
       const w = api.wire(err, { route: 'login' });
-      const fail = (status: number, fields: Record<string, unknown>): void => sendJson(res, status, { success: false, status: 'error', ...fields });
-      if (w.error === 'too-many-requests') fail(429, { error: w.error, message: w.reason, details: w.details });
-      // Rocket.Chat answers a blocked login as any refused login: 401, with its error code.
-      else if (isTwoFactorErrorCode(w.error) || w.error === METHOD_ERRORS.loginBlockedForUser.error || w.error === METHOD_ERRORS.loginBlockedForIp.error) {
-        fail(401, { error: w.error, message: w.reason, details: w.details });
-      }
       // A wrong password and an unknown user: one answer, as Rocket.Chat's for an unknown user.
-      else if (w.error === METHOD_ERRORS.loginFailed.error && w.reason === METHOD_ERRORS.loginFailed.reason) fail(401, { error: 'Unauthorized', message: 'Unauthorized' });
-      else if (w.error === 403) fail(401, { error: w.error, message: w.reason });
-      else fail(w.error === 500 || w.error === 503 ? w.error : 400, { error: w.error, message: w.reason });
+      const fields = w.error === METHOD_ERRORS.loginFailed.error && w.reason === METHOD_ERRORS.loginFailed.reason
+        ? { error: 'Unauthorized', message: 'Unauthorized' }
+        : { error: w.error, message: w.reason, details: w.details };
+      sendJson(res, failureStatus(w, 'login'), { success: false, status: 'error', ...fields });
       return;
     }
     const me = await meDocument(await api.container.get(), result.id);

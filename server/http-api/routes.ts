@@ -8,8 +8,8 @@
  * - `GET /api/v1/me`, `/api/v1/logout`, `POST /api/v1/users.2fa.*` (account-routes.ts)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decode, encode } from '../../protocol/ejson.js';
-import { isTwoFactorErrorCode } from '../../protocol/two-factor.js';
+import { decode } from '../../protocol/ejson.js';
+import { classifyClientMessage, isRecord } from '../../protocol/validate.js';
 import type { DdpServer } from '../ddp-server.js';
 import type { ServiceContainer } from '../services.js';
 import { sendJson } from '../transport/http-routes.js';
@@ -17,11 +17,8 @@ import { HttpRequestError } from './body.js';
 import { HttpApi } from './context.js';
 import { installLoginRoute } from './login-route.js';
 import { installAccountRoutes } from './account-routes.js';
-import { sendFailure } from './replies.js';
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { failureStatus, sendFailure } from './replies.js';
+import { errorResultFrame, quoteId, resultFrame } from '../result-frame.js';
 
 export function installHttpApi(server: DdpServer, container: ServiceContainer): void {
   const api = new HttpApi(server, container);
@@ -33,29 +30,30 @@ export function installHttpApi(server: DdpServer, container: ServiceContainer): 
     if (caller === null) return;
     const body = await api.body(req);
     if (typeof body.message !== 'string') throw new HttpRequestError(400, 'The body needs "message": the EJSON text of a DDP method message');
-    let message: unknown;
+    let decoded: unknown;
     try {
-      message = decode(body.message);
+      decoded = decode(body.message);
     } catch (err) {
       throw new HttpRequestError(400, `"message" is not valid EJSON: ${(err as Error).message}`);
     }
-    if (!isRecord(message) || message.msg !== 'method' || typeof message.method !== 'string' || (message.params !== undefined && !Array.isArray(message.params))
-      || (message.id !== undefined && typeof message.id !== 'string')) {
+    // Checked as a DDP frame is; over HTTP the id may be left out (the answer then says 'http').
+    const classified = classifyClientMessage(isRecord(decoded) && decoded.id === undefined ? { ...decoded, id: 'http' } : decoded);
+    if (!classified.ok || classified.message.msg !== 'method') {
       throw new HttpRequestError(400, '"message" must be a DDP method message: {msg:"method", method, params, id}');
     }
+    const message = classified.message;
     if (message.method !== params.method) throw new HttpRequestError(400, `The message calls '${message.method}' but the URL names '${params.method ?? ''}'`);
-    const id = typeof message.id === 'string' ? message.id : 'http';
+    const quotedId = quoteId(message.id);
     try {
-      const result = await api.invoke(caller, message.method, Array.isArray(message.params) ? message.params : []);
-      const out: Record<string, unknown> = { msg: 'result', id };
-      if (result !== undefined) out.result = result;
-      sendJson(res, 200, { message: encode(out), success: true });
+      const result = await api.invoke(caller, message.method, message.params);
+      sendJson(res, 200, { message: resultFrame(quotedId, result), success: true });
     } catch (err) {
       const w = api.wire(err, { method: message.method, userId: caller.userId });
       // A 2FA refusal and a rate limit are answered as Rocket.Chat's REST failures; any other
       // error travels inside the DDP result, as Rocket.Chat's method.call does.
-      if (isTwoFactorErrorCode(w.error) || w.error === 'too-many-requests') sendFailure(res, w);
-      else sendJson(res, 200, { message: encode({ msg: 'result', id, error: w }), success: true });
+      const status = failureStatus(w, 'method.call');
+      if (status === 200) sendJson(res, 200, { message: errorResultFrame(quotedId, w), success: true });
+      else sendFailure(res, status, w);
     }
   };
   api.route('POST', '/api/v1/method.call/:method', methodCall(false));

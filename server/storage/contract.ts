@@ -1,5 +1,5 @@
 /**
- * The storage contract: every store (memory, SQLite, later PostgreSQL) implements these
+ * The storage contract: every store (memory, SQLite, PostgreSQL) implements these
  * interfaces, and one shared test suite (`test/storage/contract.ts`) runs against each.
  *
  * Rules every implementation follows:

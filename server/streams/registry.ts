@@ -11,7 +11,7 @@
  *   emitting connection (Rocket.Chat's `retransmitToSelf: false`).
  * - Emit from the server: `stream.emit(eventName, ...args)`.
  */
-import { DdpError } from '../../protocol/errors.js';
+import { catalogueError, type DdpError } from '../../protocol/errors.js';
 import type { ConnectionInfo } from '../connection-info.js';
 import type { MethodDefinitions, MethodThis } from '../methods.js';
 import type { PublicationOptions, PublishHandler, SubscriptionThis } from '../publications/registry.js';
@@ -60,11 +60,11 @@ export interface StreamRelay {
 const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$/;
 
 function notAllowed(what: string): DdpError {
-  return new DdpError('not-allowed', `Not allowed to ${what}`);
+  return catalogueError('notAllowed', what);
 }
 
 function checkEventName(value: unknown): string {
-  if (!isEventName(value)) throw new DdpError('invalid-event-name', `An event name is a string of 1 to ${MAX_EVENT_NAME_LENGTH} characters`);
+  if (!isEventName(value)) throw catalogueError('invalidEventName', MAX_EVENT_NAME_LENGTH);
   return value;
 }
 
@@ -76,7 +76,7 @@ function subscriptionArgs(options: unknown): unknown[] {
     if (args === undefined) return [];
     if (Array.isArray(args)) return args;
   }
-  throw new DdpError(400, 'Match failed');
+  throw catalogueError('matchFailed');
 }
 
 async function allows(rule: StreamRule, context: StreamRuleContext, eventName: string, args: unknown[]): Promise<boolean> {

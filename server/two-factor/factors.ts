@@ -11,7 +11,7 @@ import { TOTP_DEFAULTS, verifyTotp } from './totp.js';
 import { normalizeBackupCode } from './backup-codes.js';
 import { generateEmailCode, normalizeEmailCode } from './email-code.js';
 import { twoFactorCodeMail } from '../mail/templates.js';
-import { DdpError } from '../../protocol/errors.js';
+import { catalogueError } from '../../protocol/errors.js';
 import { MailDeliveryError } from '../mail/mailer.js';
 
 /** What a factor tells the client when it asks for a code. */
@@ -83,7 +83,7 @@ export function totpFactor(services: Services): Factor {
 /** Send a fresh email code to the user's verified addresses; stored only after it was sent. */
 export async function sendEmailCode(services: Services, user: UserRecord): Promise<Date> {
   const addresses = verifiedAddresses(user);
-  if (addresses.length === 0) throw new DdpError('email-not-verified', 'No verified email address to send a code to');
+  if (addresses.length === 0) throw catalogueError('noVerifiedEmail');
   const code = generateEmailCode();
   const now = services.clock.now();
   const expiresAt = new Date(now + services.options.emailCodeLifetimeMs);
@@ -93,7 +93,7 @@ export async function sendEmailCode(services: Services, user: UserRecord): Promi
   } catch (err) {
     if (err instanceof MailDeliveryError) {
       services.logger.error({ userId: user.id, err: err.message }, 'could not send a 2FA code by email');
-      throw new DdpError('email-send-failed', 'The code could not be sent by email; try again later or use another method');
+      throw catalogueError('emailCodeSendFailed');
     }
     throw err;
   }

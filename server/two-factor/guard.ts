@@ -1,7 +1,6 @@
 /**
- * The two-factor guard: Rocket.Chat's `checkCodeForUser`, without its weaknesses. Trust rules,
- * factor selection, attempt limits with a doubling lock-out that decays, and Rocket.Chat's
- * error shapes.
+ * The two-factor guard and what one check carries ({@link GuardRequest}, {@link CheckContext}).
+ * @module
  */
 import { DdpError, catalogueError } from '../../protocol/errors.js';
 import { isTwoFactorMethod, type TwoFactorErrorDetails, type TwoFactorMethod } from '../../protocol/two-factor.js';
@@ -18,6 +17,7 @@ import { isBackupCodeShaped } from './backup-codes.js';
 import { KeyedSerializer } from './serial.js';
 import { isTrusted, rememberClient, trustedFromMemory, type TrustVerdict } from './trust.js';
 
+/** One check: who, the code and factor the client sent, and the method's 2FA options. */
 export interface GuardRequest {
   user: UserRecord;
   caller: Caller;
@@ -53,6 +53,11 @@ export interface CheckContext {
 /** Observers of guard outcomes (metrics). */
 export type GuardEvent = 'required' | 'ok' | 'invalid' | 'locked' | 'replay' | 'trusted';
 
+/**
+ * The two-factor guard: Rocket.Chat's `checkCodeForUser`, without its weaknesses. Trust rules,
+ * factor selection, attempt limits with a doubling lock-out that decays, and Rocket.Chat's
+ * error shapes. One per server; the pipeline's two-factor hook and the built-in methods call it.
+ */
 export class TwoFactorGuard {
   /** Every password check (login, `changePassword`, the fallback below) under one budget. */
   readonly passwords: PasswordChecks;

@@ -2,7 +2,7 @@
  * The built-in 2FA methods, with Rocket.Chat's names: enrol and confirm TOTP, disable it,
  * backup codes, email codes on and off, and sending an email code.
  */
-import { DdpError, catalogueError } from '../../protocol/errors.js';
+import { catalogueError } from '../../protocol/errors.js';
 import type { DdpServer } from '../ddp-server.js';
 import type { ServiceContainer, Services } from '../services.js';
 import type { UserRecord } from '../storage/contract.js';
@@ -51,7 +51,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
   /** The caller's user, with TOTP enabled and the code it passed verified. */
   const totpUserWithCode = async (services: Services, caller: Caller, code: string): Promise<UserRecord> => {
     const user = await currentUser(services, caller);
-    if (!(await services.store.twoFactor.get(user.id)).totpEnabled) throw new DdpError('totp-not-enabled', 'TOTP is not enabled');
+    if (!(await services.store.twoFactor.get(user.id)).totpEnabled) throw catalogueError('totpNotEnabled');
     await checkTotpParam(caller, user, code);
     return user;
   };
@@ -66,7 +66,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         const caller = callerOf(this);
         const user = await currentUser(services, caller);
         const state = await services.store.twoFactor.get(user.id);
-        if (state.totpEnabled) throw new DdpError('totp-already-enabled', 'TOTP is already enabled');
+        if (state.totpEnabled) throw catalogueError('totpAlreadyEnabled');
         const secret = generateTotpSecret();
         await services.store.twoFactor.setPendingTotpSecret(user.id, services.totpBox.seal(secret, user.id));
         await audit(services, 'totp.enrolment-started', user.id, caller);
@@ -82,8 +82,8 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         const caller = callerOf(this);
         const user = await currentUser(services, caller);
         const state = await services.store.twoFactor.get(user.id);
-        if (state.totpEnabled) throw new DdpError('totp-already-enabled', 'TOTP is already enabled');
-        if (state.pendingTotpSecret === null) throw new DdpError('totp-not-started', 'Call 2fa:enable first');
+        if (state.totpEnabled) throw catalogueError('totpAlreadyEnabled');
+        if (state.pendingTotpSecret === null) throw catalogueError('totpNotStarted');
         // The enrolment code counts against the TOTP factor like any other: guessing it is
         // limited, and a lock-out refuses even the right code until it ends.
         const pending = state.pendingTotpSecret;
@@ -95,7 +95,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         });
         const step = confirmed.step as number;
         const { codes, hashes } = newBackupCodes(services);
-        if (!(await services.store.twoFactor.enableTotp(user.id, hashes))) throw new DdpError('totp-already-enabled', 'TOTP is already enabled');
+        if (!(await services.store.twoFactor.enableTotp(user.id, hashes))) throw catalogueError('totpAlreadyEnabled');
         // The confirming code is spent too: it cannot be replayed against the guard.
         await services.store.twoFactor.recordTotpStep(user.id, step);
         const keep = caller.login?.kind === 'session' ? caller.login.hashedToken : null;
@@ -142,7 +142,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         const services = await svc();
         const user = await currentUser(services, callerOf(this));
         const state = await services.store.twoFactor.get(user.id);
-        if (!state.totpEnabled) throw new DdpError('totp-not-enabled', 'TOTP is not enabled');
+        if (!state.totpEnabled) throw catalogueError('totpNotEnabled');
         return { remaining: state.backupCodesRemaining };
       },
     },
@@ -155,7 +155,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         const services = await svc();
         const caller = callerOf(this);
         const user = await currentUser(services, caller);
-        if (verifiedAddresses(user).length === 0) throw new DdpError('email-not-verified', 'Verify an email address first');
+        if (verifiedAddresses(user).length === 0) throw catalogueError('emailNotVerified');
         await services.store.twoFactor.setEmailEnabled(user.id, true);
         await audit(services, 'email-2fa.enabled', user.id, caller);
         services.userEvents.changed(user.id);

@@ -17,7 +17,7 @@ import type { RevocationWatcher } from '../accounts/revocations.js';
 const NAME = Match.Text(100, 1);
 
 function tokenMissing(): DdpError {
-  return new DdpError('error-token-does-not-exists', 'Token does not exist');
+  return catalogueError('tokenNotFound');
 }
 
 /** The user's token of that name, or Rocket.Chat's 'does not exist' error. */
@@ -52,7 +52,7 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
         try {
           await services.store.personalTokens.insert({ hashedToken: hashToken(token), userId, name: tokenName, bypassTwoFactor: bypassTwoFactor === true, createdAt: new Date(services.clock.now()), lastUsedAt: null });
         } catch (err) {
-          if (err instanceof StoreConflictError && err.field === 'name') throw new DdpError('error-token-already-exists', 'A token with this name already exists');
+          if (err instanceof StoreConflictError && err.field === 'name') throw catalogueError('tokenNameTaken');
           throw err;
         }
         await audit(services, 'token.created', userId, callerOf(this), { name: tokenName, bypassTwoFactor: bypassTwoFactor === true });

@@ -1,7 +1,7 @@
 /** The two-factor retry loop, driven by a scripted `invoke` (no socket). */
 import { expect } from 'chai';
 import { DdpError, type TwoFactorErrorDetails } from '../../protocol/index.js';
-import { callWithTwoFactor, retryParams, type TwoFactorChallenge } from '../../client/two-factor.js';
+import { callWithTwoFactor, retryParams, retryWithTwoFactor, type TwoFactorAnswer, type TwoFactorChallenge } from '../../client/two-factor.js';
 import { settle } from './support/wait.js';
 
 const details: TwoFactorErrorDetails = { method: 'totp', codeGenerated: false, availableMethods: ['totp', 'email'] };
@@ -70,6 +70,20 @@ describe('client two-factor retry (unit)', () => {
     const second = await settle(callWithTwoFactor('m', [], b.invoke, { maxAttempts: 5, handler: () => null }));
     expect((second as { error: DdpError }).error).to.be.instanceOf(DdpError).with.property('error', 'two-factor-cancelled');
     expect(b.calls).to.have.length(1);
+  });
+
+  it('retryWithTwoFactor (the loop DDP calls and the HTTP client share): a code given up front is tried first, then each answer with the details that asked for it', async () => {
+    const seen: [TwoFactorAnswer | undefined, TwoFactorErrorDetails | undefined][] = [];
+    const errors = [invalid(), invalid()];
+    const outcome = await settle(retryWithTwoFactor('login', async (answer, asked) => {
+      seen.push([answer, asked]);
+      const error = errors.shift();
+      if (error) throw error;
+      return 'in';
+    }, { maxAttempts: 1, handler: () => ({ code: '2', method: 'email' }) }, { code: '1' }));
+    // One code up front, then maxAttempts (1) more from the handler: the second invalid ends it.
+    expect(seen).to.deep.equal([[{ code: '1' }, undefined], [{ code: '2', method: 'email' }, details]]);
+    expect((outcome as { error: DdpError }).error).to.be.instanceOf(DdpError).with.property('error', 'totp-invalid');
   });
 
   it('reports emailCodeSent when the server just mailed a code', async () => {
