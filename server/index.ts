@@ -2,36 +2,36 @@
  * ddp-guard/server: create a DDP server with accounts and the 2FA guard in front of every
  * method registered with `twoFactor`.
  */
-import { DdpServer } from './ddp-server.js';
-import type { ServerOptions } from './options.js';
-import { ServiceContainer } from './services.js';
+import { DdpServer } from './ddp/ddp-server.js';
+import type { ServerOptions } from './services/options.js';
+import { ServiceContainer } from './services/services.js';
 import { TwoFactorGuard } from './two-factor/guard.js';
 import { twoFactorHook } from './two-factor/hook.js';
-import { installTwoFactorMethods } from './two-factor/methods.js';
-import { installPersonalTokenMethods } from './two-factor/personal-tokens.js';
-import { installAccountMethods } from './accounts/methods.js';
-import { publishOwnUser } from './accounts/user-publication.js';
+import { installTwoFactorMethods } from './built-ins/two-factor-methods.js';
+import { installPersonalTokenMethods } from './built-ins/personal-tokens.js';
+import { installAccountMethods } from './built-ins/account-methods.js';
+import { publishOwnUser } from './built-ins/user-publication.js';
 import { RevocationWatcher, type SessionEnumerator } from './accounts/revocations.js';
-import { publishLoginServiceConfiguration } from './accounts/login-services.js';
+import { publishLoginServiceConfiguration } from './built-ins/login-services.js';
 import { installHttpApi } from './http-api/routes.js';
 import { Observability } from './observability/index.js';
 import { StreamRegistry, type Stream, type StreamOptions } from './streams/index.js';
 import { multiProcessLink } from './multi-process/index.js';
 import { installAccountPage } from './web/account-page.js';
 
-export { DdpServer, type ServerStats } from './ddp-server.js';
-export { DEFAULTS, OptionError, resolveOptions, type ServerOptions, type ResolvedOptions } from './options.js';
+export { DdpServer, type ServerStats } from './ddp/ddp-server.js';
+export { DEFAULTS, OptionError, resolveOptions, type ServerOptions, type ResolvedOptions } from './services/options.js';
 export { DdpError } from '../protocol/errors.js';
-export { Match, check, MatchError, type Pattern } from './match.js';
-export type { MethodThis, MethodDefinitions, MethodSpec, MethodOptions, TwoFactorOptions } from './methods.js';
-export type { SubscriptionThis, PublicationSource, PublicationSink, PublishHandler, PublicationOptions } from './publications/registry.js';
-export type { Hook, CallContext, MethodCall, SubscriptionCall } from './pipeline.js';
-export { HOOK_ORDER } from './pipeline.js';
-export type { RateLimitRule, RateLimitSpec } from './rate-limit.js';
-export type { ConnectionInfo } from './connection-info.js';
-export { createJsonLogger, createPinoLogger, silentLogger, type Logger, type LogLevel, type PinoLoggerOptions } from './logger.js';
+export { Match, check, MatchError, type Pattern } from './calls/match.js';
+export type { MethodThis, MethodDefinitions, MethodSpec, MethodOptions, TwoFactorOptions } from './calls/method-registry.js';
+export type { SubscriptionThis, PublicationSource, PublicationSink, PublishHandler, PublicationOptions } from './calls/publication-registry.js';
+export type { Hook, CallContext, MethodCall, SubscriptionCall } from './calls/pipeline.js';
+export { HOOK_ORDER } from './calls/pipeline.js';
+export type { RateLimitRule, RateLimitSpec } from './calls/rate-limit.js';
+export type { ConnectionInfo } from './calls/connection-info.js';
+export { createJsonLogger, createPinoLogger, silentLogger, type Logger, type LogLevel, type PinoLoggerOptions } from './runtime/logger.js';
 export { Observability, Metrics, METRIC_PREFIX } from './observability/index.js';
-export { ManualClock, systemClock, type Clock } from './clock.js';
+export { ManualClock, systemClock, type Clock } from './runtime/clock.js';
 export type { Store } from './storage/contract.js';
 export type { Mailer } from './mail/mailer.js';
 export { Stream, type StreamOptions, type StreamRule, type StreamRuleContext } from './streams/index.js';

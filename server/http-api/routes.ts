@@ -10,8 +10,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decode, encode } from '../../protocol/ejson.js';
 import { isTwoFactorErrorCode } from '../../protocol/two-factor.js';
-import type { DdpServer } from '../ddp-server.js';
-import type { ServiceContainer } from '../services.js';
+import type { DdpServer } from '../ddp/ddp-server.js';
+import type { ServiceContainer } from '../services/services.js';
 import { sendJson } from '../transport/http-routes.js';
 import { HttpRequestError } from './body.js';
 import { HttpApi } from './context.js';
