@@ -68,7 +68,7 @@ describe('README', () => {
     before(() => {
       table = tableWithHeader(section(readme, 'Options'), ['option', 'default', 'meaning']);
       ({ rows, duplicates } = rowsBy(table, 0));
-      constants = moduleConstants(readFileSync(join(root, 'server', 'options.ts'), 'utf8'));
+      constants = moduleConstants(readFileSync(join(root, 'server', 'services', 'options.ts'), 'utf8'));
     });
 
     it('documents every key of DEFAULTS with its default value', () => {
