@@ -13,7 +13,7 @@ import { LoadConnection, latencySummary, login, trustSession, type Protocol } fr
 import { cpuCount, idleClassThread, pinThread, setOwnNice, threadsNamed } from './threads.js';
 import { HELP, parseBenchArgs, type Scenario } from './options.js';
 import { startShipped } from './shipped.js';
-import { WORKER_THREAD_NAME } from '../server/accounts/password-worker.js';
+import { WORKER_THREAD_NAME } from '../server/security/password-worker.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const parsed = parseBenchArgs(process.argv.slice(2));

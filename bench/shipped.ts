@@ -1,6 +1,6 @@
 /**
  * The `shipped` scenario's server: `ddp-guard serve` started through its CLI entry
- * (dist/server/cli/main.js) exactly as a user starts it, with its defaults — `info` logging
+ * (dist/cli/main.js) exactly as a user starts it, with its defaults — `info` logging
  * to stderr (here a file, as a service manager would keep it), metrics, health checks, the
  * account page, the SQLite file ./data/ddp-guard.sqlite of a fresh working directory — and
  * only `--port 0` and `--app` (echo and echo.guarded, bench/servers/shipped-app.ts) given.
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.join(here, '..', 'server', 'cli', 'main.js');
+const CLI = path.join(here, '..', 'cli', 'main.js');
 const APP = path.join(here, 'servers', 'shipped-app.js');
 
 export interface ShippedServer {

@@ -23,7 +23,7 @@ import WebSocket from 'ws';
 type Msg = Record<string, any>;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.join(here, '..', 'server', 'cli', 'main.js');
+const CLI = path.join(here, '..', 'cli', 'main.js');
 const APP = path.join(here, 'soak-app.js');
 const PASSWORD = 'soak-password-1';
 const DIGEST = createHash('sha256').update(PASSWORD).digest('hex');

@@ -2,7 +2,7 @@
 /**
  * `npm start`: `ddp-guard serve` from this checkout, building first only what serving needs
  * and only when it is out of date: the server, client and protocol (`tsconfig.build.json`, not
- * the tests and the bench) when a source is newer than `dist/server/cli/main.js`, and the
+ * the tests and the bench) when a source is newer than `dist/cli/main.js`, and the
  * account page when `web/` (or the client it bundles) is newer than `dist/web/app.js`. After a
  * first build the server starts in about a second. Arguments go to `serve`:
  *
@@ -51,12 +51,12 @@ function run(label, args) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-const library = [at('protocol'), at('server'), at('client'), at('tsconfig.json'), at('tsconfig.build.json'), at('package.json')];
+const library = [at('protocol'), at('server'), at('client'), at('cli'), at('tsconfig.json'), at('tsconfig.build.json'), at('package.json')];
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-if (newest(library) > builtAt(at('dist', 'server', 'cli', 'main.js'))) run('building the server (tsc -p tsconfig.build.json)', [tsc, '-p', at('tsconfig.build.json')]);
+if (newest(library) > builtAt(at('dist', 'cli', 'main.js'))) run('building the server (tsc -p tsconfig.build.json)', [tsc, '-p', at('tsconfig.build.json')]);
 if (newest([at('web'), at('client'), at('protocol')]) > builtAt(at('dist', 'web', 'app.js'))) run('building the account page', [at('scripts', 'build-web.mjs')]);
 
 // The CLI reads process.argv: run it in this process as `ddp-guard serve <args>`.
-const main = at('dist', 'server', 'cli', 'main.js');
+const main = at('dist', 'cli', 'main.js');
 process.argv = [process.argv[0], main, 'serve', ...process.argv.slice(2)];
 await import(pathToFileURL(main).href);

@@ -2,18 +2,18 @@
  * The ddp-guard server: the DDP server plus accounts, the 2FA guard in front of every method
  * registered with `twoFactor`, the HTTP API, observability and streams, wired together.
  */
-import { DdpServer } from './ddp-server.js';
-import { silentLogger, type Logger } from './logger.js';
-import type { ServerOptions } from './options.js';
-import { ServiceContainer } from './services.js';
+import { DdpServer } from './ddp/ddp-server.js';
+import { silentLogger, type Logger } from './runtime/logger.js';
+import type { ServerOptions } from './services/options.js';
+import { ServiceContainer } from './services/services.js';
 import { TwoFactorGuard } from './two-factor/guard.js';
 import { twoFactorHook } from './two-factor/hook.js';
-import { installTwoFactorMethods } from './two-factor/methods.js';
-import { installPersonalTokenMethods } from './two-factor/personal-tokens.js';
-import { installAccountMethods } from './accounts/methods.js';
-import { publishOwnUser } from './accounts/user-publication.js';
+import { installTwoFactorMethods } from './built-ins/two-factor-methods.js';
+import { installPersonalTokenMethods } from './built-ins/personal-tokens.js';
+import { installAccountMethods } from './built-ins/account-methods.js';
+import { publishOwnUser } from './built-ins/user-publication.js';
 import { RevocationWatcher } from './accounts/revocations.js';
-import { publishLoginServiceConfiguration } from './accounts/login-services.js';
+import { publishLoginServiceConfiguration } from './built-ins/login-services.js';
 import { installHttpApi } from './http-api/routes.js';
 import { Observability } from './observability/index.js';
 import { StreamRegistry, type Stream, type StreamOptions } from './streams/index.js';

@@ -40,7 +40,7 @@ function writeToken(token: string | null): void {
   }
 }
 
-/** The fields of the user's own document (server/accounts/user-publication.ts). */
+/** The fields of the user's own document (server/built-ins/user-publication.ts). */
 interface UserFields extends Fields {
   username?: string;
   emails?: EmailAddress[];

@@ -5,10 +5,10 @@
  * 2FA reset is audited).
  * @module
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../runtime/clock.js';
 import type { EmailRecord, Store, UserRecord } from '../storage/contract.js';
-import { StoreConflictError } from '../storage/errors.js';
-import { passwordDigest, type PasswordHasher } from './password-hasher.js';
+import { StoreConflictError } from '../storage/store-errors.js';
+import { passwordDigest, type PasswordHasher } from '../security/password-hasher.js';
 import { ValidationError, validateEmail, validatePassword, validateUsername } from './validation.js';
 import { passwordPolicyViolation, policyError, type PasswordPolicy } from './password-policy.js';
 

@@ -4,11 +4,11 @@
  * (an attacker who keeps the account locked does not also flood its inbox). Sent after the
  * refusal is answered; a mail that fails is logged.
  */
-import type { Caller } from '../caller.js';
-import type { Services } from '../services.js';
+import type { Caller } from '../calls/caller.js';
+import type { Services } from '../services/services.js';
 import type { UserRecord } from '../storage/contract.js';
-import { audit } from '../audit.js';
-import { errorFields } from '../logger.js';
+import { audit } from './audit.js';
+import { errorFields } from '../runtime/logger.js';
 import { accountLockedMail } from '../mail/templates.js';
 
 /** Shortest time between two lock-out mails to one user. */

@@ -4,7 +4,7 @@
  * code). One builder for every place that shows it: the DDP `users` publication, and the REST
  * API's `data.me` of `/api/v1/login` and `/api/v1/me`.
  */
-import type { Services } from '../services.js';
+import type { Services } from '../services/services.js';
 import type { EmailRecord } from '../storage/contract.js';
 
 /** The user's own document, without its id (DDP sends the id beside the fields; REST adds `_id`). */

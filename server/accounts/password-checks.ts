@@ -12,15 +12,15 @@
  * tells nothing. Checks of one counter run one at a time in a process: parallel guesses are
  * counted before the next is compared.
  */
-import type { Caller } from '../caller.js';
-import type { Services } from '../services.js';
+import type { Caller } from '../calls/caller.js';
+import type { Services } from '../services/services.js';
 import type { AttemptState, UserRecord } from '../storage/contract.js';
-import { audit } from '../audit.js';
-import { addressKey, addressPolicy, passwordPolicy } from '../security/attempt-policies.js';
+import { audit } from './audit.js';
+import { addressKey, addressPolicy, passwordPolicy } from '../services/attempt-policies.js';
 import { randomToken } from '../security/crypto.js';
-import { KeyedSerializer } from '../two-factor/serial.js';
+import { KeyedSerializer } from '../runtime/serial.js';
 import { noticeLockout } from './lock-notice.js';
-import { passwordDigest, type PasswordHasher } from './password-hasher.js';
+import { passwordDigest, type PasswordHasher } from '../security/password-hasher.js';
 
 /** Password checks are locked for this account (from where the caller is) or for the caller's address. */
 export class PasswordBlockedError extends Error {

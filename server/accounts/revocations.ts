@@ -7,8 +7,8 @@
  * that appears there. A revoked token never works again, so applying an entry twice is harmless.
  */
 import { CLOSE_CODES } from '../../protocol/constants.js';
-import type { LoginState } from '../caller.js';
-import { errorFields, type Logger } from '../logger.js';
+import type { LoginState } from '../calls/caller.js';
+import { errorFields, type Logger } from '../runtime/logger.js';
 import type { RevocationStore } from '../storage/contract.js';
 import { REVOCATION_OVERLAP_MS } from '../storage/contract.js';
 

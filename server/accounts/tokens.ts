@@ -2,8 +2,8 @@
  * Login tokens: random (256 bits), stored only as base64 sha-256 as Meteor does
  * (`Accounts._hashLoginToken`), with an expiry.
  */
-import type { LoginState } from '../caller.js';
-import type { Services } from '../services.js';
+import type { LoginState } from '../calls/caller.js';
+import type { Services } from '../services/services.js';
 import { randomToken, sha256Base64 } from '../security/crypto.js';
 
 /** What `login`, `createUser` and `getNewToken` return (Meteor's shape). */

@@ -1,6 +1,6 @@
 /** Checks parameters against the patterns a method or publication was registered with. */
-import { checkParams } from '../match.js';
-import { HOOK_ORDER, type CallContext, type Hook } from '../pipeline.js';
+import { checkParams } from '../calls/match.js';
+import { HOOK_ORDER, type CallContext, type Hook } from '../calls/pipeline.js';
 
 export function paramsHook(): Hook {
   return {

@@ -1,8 +1,8 @@
 /** The rate-limit hook: counts each call against the limiter's rules. */
 import { catalogueError } from '../../protocol/errors.js';
-import { HOOK_ORDER, type CallContext, type Hook } from '../pipeline.js';
-import type { RateLimiter, RateLimitVerdict } from '../rate-limit.js';
-import type { Clock } from '../clock.js';
+import { HOOK_ORDER, type CallContext, type Hook } from '../calls/pipeline.js';
+import type { RateLimiter, RateLimitVerdict } from '../calls/rate-limit.js';
+import type { Clock } from '../runtime/clock.js';
 
 export function rateLimitHook(limiter: RateLimiter, clock: Clock): Hook {
   const refuse = (verdict: RateLimitVerdict): void => {

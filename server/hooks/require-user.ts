@@ -1,6 +1,6 @@
 /** Refuses calls to methods registered with `requireUser` when nobody is logged in. */
 import { catalogueError } from '../../protocol/errors.js';
-import { HOOK_ORDER, type CallContext, type Hook } from '../pipeline.js';
+import { HOOK_ORDER, type CallContext, type Hook } from '../calls/pipeline.js';
 
 export function requireUserHook(): Hook {
   return {

@@ -5,9 +5,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WireError } from '../../protocol/errors.js';
-import type { DdpServer } from '../ddp-server.js';
-import type { ServiceContainer } from '../services.js';
-import { toWireError } from '../errors.js';
+import type { DdpServer } from '../ddp/ddp-server.js';
+import type { ServiceContainer } from '../services/services.js';
+import { toWireError } from '../calls/wire-errors.js';
 import { sendJson } from '../transport/http-routes.js';
 import { HttpCaller } from './http-caller.js';
 import { HttpRequestError, readJsonBody } from './body.js';

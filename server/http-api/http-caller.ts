@@ -4,12 +4,12 @@
  * from `x-2fa-code` + `x-2fa-method`.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Caller, LoginState, TrustMemo } from '../caller.js';
-import { clientAddressOf, safeHeaders, type ConnectionInfo } from '../connection-info.js';
-import type { Services } from '../services.js';
+import type { Caller, LoginState, TrustMemo } from '../calls/caller.js';
+import { clientAddressOf, safeHeaders, type ConnectionInfo } from '../calls/connection-info.js';
+import type { Services } from '../services/services.js';
 import { authenticateToken } from '../accounts/tokens.js';
 import type { TwoFactorArgument } from '../../protocol/two-factor.js';
-import { randomId } from '../ids.js';
+import { randomId } from '../runtime/ids.js';
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];

@@ -1,5 +1,5 @@
 /** The REST API's `me`: the user's own document (the one DDP publishes) with its `_id`. */
-import type { Services } from '../services.js';
+import type { Services } from '../services/services.js';
 import { ownUserDocument, type OwnUserDocument } from '../accounts/own-user.js';
 
 export type MeDocument = { _id: string } & OwnUserDocument;

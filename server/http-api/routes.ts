@@ -10,15 +10,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decode } from '../../protocol/ejson.js';
 import { classifyClientMessage, isRecord } from '../../protocol/validate.js';
-import type { DdpServer } from '../ddp-server.js';
-import type { ServiceContainer } from '../services.js';
+import type { DdpServer } from '../ddp/ddp-server.js';
+import type { ServiceContainer } from '../services/services.js';
 import { sendJson } from '../transport/http-routes.js';
 import { HttpRequestError } from './body.js';
 import { HttpApi } from './context.js';
 import { installLoginRoute } from './login-route.js';
 import { installAccountRoutes } from './account-routes.js';
 import { failureStatus, sendFailure } from './replies.js';
-import { errorResultFrame, quoteId, resultFrame } from '../result-frame.js';
+import { errorResultFrame, quoteId, resultFrame } from '../calls/result-frame.js';
 
 export function installHttpApi(server: DdpServer, container: ServiceContainer): void {
   const api = new HttpApi(server, container);

@@ -3,8 +3,8 @@
  * (`redisUrl`) for rate-limit counters and cross-process events.
  * @module
  */
-import type { Logger } from '../logger.js';
-import { resolveOptions, type ServerOptions } from '../options.js';
+import type { Logger } from '../runtime/logger.js';
+import { resolveOptions, type ServerOptions } from '../services/options.js';
 import { MultiProcessLink } from './link.js';
 
 export { MultiProcessLink, type MultiProcessLinkOptions } from './link.js';

@@ -9,8 +9,8 @@
  */
 import { Redis } from 'ioredis';
 import { decode, encode } from '../../protocol/ejson.js';
-import { randomId } from '../ids.js';
-import { errorFields, type Logger } from '../logger.js';
+import { randomId } from '../runtime/ids.js';
+import { errorFields, type Logger } from '../runtime/logger.js';
 import { RedisPubSub } from '../redis/pubsub.js';
 import { RedisRateLimitCounters } from '../redis/rate-limit-counters.js';
 import type { StreamRelay } from '../streams/registry.js';

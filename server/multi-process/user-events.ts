@@ -3,7 +3,7 @@
  * to this process's listeners at once and published once; a change heard from another process
  * is told to the listeners here only, so it never travels back.
  */
-import { UserEvents } from '../accounts/user-events.js';
+import { UserEvents } from '../services/user-events.js';
 
 export class RelayedUserEvents extends UserEvents {
   constructor(private readonly publish: (userId: string) => void) {

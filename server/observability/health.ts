@@ -3,8 +3,8 @@
  * answers a ping and, when SMTP is configured, the mail server greets us). The mail check is
  * slow and talks to another service, so its result is kept for a while.
  */
-import type { Logger } from '../logger.js';
-import type { Services } from '../services.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Services } from '../services/services.js';
 
 /** What the checks read from the server. */
 export interface HealthSource {

@@ -7,13 +7,13 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DdpServer } from '../ddp-server.js';
-import type { ServiceContainer } from '../services.js';
+import type { DdpServer } from '../ddp/ddp-server.js';
+import type { ServiceContainer } from '../services/services.js';
 import type { TwoFactorGuard } from '../two-factor/guard.js';
 import type { Mailer } from '../mail/mailer.js';
 import { HttpRouter, sendJson } from '../transport/http-routes.js';
-import { errorFields } from '../logger.js';
-import { OptionError } from '../options.js';
+import { errorFields } from '../runtime/logger.js';
+import { OptionError } from '../services/options.js';
 import { connectionLogger, methodLogObserver, type ObservedSession } from './logs.js';
 import { Metrics } from './metrics.js';
 import { SecurityLog, type SecurityLogOptions } from './security-log.js';

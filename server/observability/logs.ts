@@ -3,11 +3,11 @@
  * one: parameters, results, headers and error details never reach a line, so no code, token or
  * password can (pino's `redact` is only the second line of defence).
  */
-import type { Caller } from '../caller.js';
-import type { MethodObserver, ObservedCall } from '../dispatcher.js';
-import { errorFields, type Logger } from '../logger.js';
+import type { Caller } from '../calls/caller.js';
+import type { MethodObserver, ObservedCall } from '../calls/dispatcher.js';
+import { errorFields, type Logger } from '../runtime/logger.js';
 import { INTERNAL, OK, outcomeOf } from './outcome.js';
-import { monotonicNow } from '../heartbeat.js';
+import { monotonicNow } from '../ddp/sweeper.js';
 
 /** Longest method name written to a log line (an unknown name comes from the client). */
 const MAX_NAME = 120;

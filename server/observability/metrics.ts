@@ -6,8 +6,8 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { TwoFactorMethod } from '../../protocol/two-factor.js';
-import type { ServerStats, TrafficCounters } from '../ddp-server.js';
-import type { MethodObserver, ObservedCall } from '../dispatcher.js';
+import type { ServerStats, TrafficCounters } from '../ddp/ddp-server.js';
+import type { MethodObserver, ObservedCall } from '../calls/dispatcher.js';
 import type { GuardEvent } from '../two-factor/guard.js';
 import type { Mailer, MailMessage } from '../mail/mailer.js';
 import { outcomeOf, UNKNOWN_METHOD } from './outcome.js';

@@ -4,7 +4,7 @@
  * client only saw as a 500.
  */
 import { catalogueError, isClientSafeError } from '../../protocol/errors.js';
-import { MatchError } from '../match.js';
+import { MatchError } from '../calls/match.js';
 
 export const OK = 'ok';
 export const INTERNAL = 'internal';

@@ -9,8 +9,8 @@
  * accounts methods writes log lines itself.
  */
 import { catalogueError, isClientSafeError } from '../../protocol/errors.js';
-import type { MethodObserver, ObservedCall } from '../dispatcher.js';
-import type { Logger } from '../logger.js';
+import type { MethodObserver, ObservedCall } from '../calls/dispatcher.js';
+import type { Logger } from '../runtime/logger.js';
 import { callerFields } from './logs.js';
 
 /** What happened, as the `kind` field of a `security` line names it. */

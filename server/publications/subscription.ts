@@ -3,8 +3,8 @@
  * connection's merge box; `ready`, `nosub` and errors go to the host (the session).
  */
 import type { Fields } from '../../protocol/messages.js';
-import type { ConnectionInfo } from '../connection-info.js';
-import { isPublicationSource, type PublicationDefinition, type PublicationSource, type SubscriptionThis } from './registry.js';
+import type { ConnectionInfo } from '../calls/connection-info.js';
+import { isPublicationSource, type PublicationDefinition, type PublicationSource, type SubscriptionThis } from '../calls/publication-registry.js';
 import { MergeBoxError, type MergeBox } from './merge-box.js';
 
 /** What a subscription needs from its session. */

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { RateLimitCounters } from '../rate-limit.js';
+import type { RateLimitCounters } from '../calls/rate-limit.js';
 
 /** Options of {@link RedisRateLimitCounters}. */
 export interface RedisRateLimitCountersOptions {

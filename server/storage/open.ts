@@ -3,7 +3,7 @@
  * @module
  */
 import type { Store } from './contract.js';
-import { createMemoryStore } from './memory.js';
+import { createMemoryStore } from './memory/index.js';
 import { createPostgresStore, type PostgresStoreOptions } from './postgres/index.js';
 import { createSqliteStore } from './sqlite/index.js';
 

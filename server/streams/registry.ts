@@ -12,9 +12,9 @@
  * - Emit from the server: `stream.emit(eventName, ...args)`.
  */
 import { catalogueError, type DdpError } from '../../protocol/errors.js';
-import type { ConnectionInfo } from '../connection-info.js';
-import type { MethodDefinitions, MethodThis } from '../methods.js';
-import type { PublicationOptions, PublishHandler, SubscriptionThis } from '../publications/registry.js';
+import type { ConnectionInfo } from '../calls/connection-info.js';
+import type { MethodDefinitions, MethodThis } from '../calls/method-registry.js';
+import type { PublicationOptions, PublishHandler, SubscriptionThis } from '../calls/publication-registry.js';
 import { isEventName, MAX_EVENT_NAME_LENGTH, Stream, type StreamSink } from './stream.js';
 
 /** Who asks, given to a rule as `this`. `connection` is null for the server's own calls. */

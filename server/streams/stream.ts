@@ -11,7 +11,7 @@
  * straight to the session (`Session.sendStreamEvent`), like Rocket.Chat writes to
  * `_session.socket`, and keeps nothing per event: memory does not grow with traffic.
  */
-import type { ConnectionInfo } from '../connection-info.js';
+import type { ConnectionInfo } from '../calls/connection-info.js';
 
 /** Where a stream writes one subscriber's events: the session. */
 export interface StreamSink {

@@ -5,7 +5,7 @@
  */
 import type { TwoFactorMethod } from '../../protocol/two-factor.js';
 import type { UserRecord, TwoFactorState } from '../storage/contract.js';
-import type { Services } from '../services.js';
+import type { Services } from '../services/services.js';
 import { hmacHex } from '../security/crypto.js';
 import { TOTP_DEFAULTS, verifyTotp } from './totp.js';
 import { normalizeBackupCode } from './backup-codes.js';

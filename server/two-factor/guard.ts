@@ -4,17 +4,17 @@
  */
 import { DdpError, catalogueError } from '../../protocol/errors.js';
 import { isTwoFactorMethod, type TwoFactorErrorDetails, type TwoFactorMethod } from '../../protocol/two-factor.js';
-import type { Caller } from '../caller.js';
-import type { TwoFactorOptions, TwoFactorPass } from '../methods.js';
-import type { Services } from '../services.js';
+import type { Caller } from '../calls/caller.js';
+import type { TwoFactorOptions, TwoFactorPass } from '../calls/method-registry.js';
+import type { Services } from '../services/services.js';
 import type { TwoFactorState, UserRecord } from '../storage/contract.js';
-import { audit } from '../audit.js';
-import { factorPolicy } from '../security/attempt-policies.js';
+import { audit } from '../accounts/audit.js';
+import { factorPolicy } from '../services/attempt-policies.js';
 import { PasswordBlockedError, PasswordChecks } from '../accounts/password-checks.js';
 import { noticeLockout } from '../accounts/lock-notice.js';
 import { emailFactor, replayData, totpFactor, verifiedAddresses, type ChallengeData, type Factor, type VerifyOutcome } from './factors.js';
 import { isBackupCodeShaped } from './backup-codes.js';
-import { KeyedSerializer } from './serial.js';
+import { KeyedSerializer } from '../runtime/serial.js';
 import { isTrusted, rememberClient, trustedFromMemory, type TrustVerdict } from './trust.js';
 
 /** One check: who, the code and factor the client sent, and the method's 2FA options. */

@@ -6,9 +6,9 @@
  */
 import { isTwoFactorArgument, type TwoFactorArgument } from '../../protocol/two-factor.js';
 import { catalogueError } from '../../protocol/errors.js';
-import { HOOK_ORDER, type CallContext, type Hook } from '../pipeline.js';
-import type { TwoFactorOptions, TwoFactorPass } from '../methods.js';
-import type { ServiceContainer } from '../services.js';
+import { HOOK_ORDER, type CallContext, type Hook } from '../calls/pipeline.js';
+import type { TwoFactorOptions, TwoFactorPass } from '../calls/method-registry.js';
+import type { ServiceContainer } from '../services/services.js';
 import type { TwoFactorGuard } from './guard.js';
 
 /** Remove and return the trailing 2FA argument, if the last parameter is exactly one. */

@@ -3,9 +3,9 @@
  * fingerprint is an HMAC (server secret) of its user-agent and address, stored on the login
  * token it used, so it is bound to that session and cannot be forged from public facts.
  */
-import type { Caller } from '../caller.js';
-import type { Services } from '../services.js';
-import type { TwoFactorOptions, TwoFactorPass } from '../methods.js';
+import type { Caller } from '../calls/caller.js';
+import type { Services } from '../services/services.js';
+import type { TwoFactorOptions, TwoFactorPass } from '../calls/method-registry.js';
 import { constantTimeEqual, hmacHex } from '../security/crypto.js';
 
 /** A connection's user-agent and address never change: its fingerprint is computed once. */

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type { DdpServer } from '../ddp-server.js';
+import type { DdpServer } from '../ddp/ddp-server.js';
 import { sendJson } from '../transport/http-routes.js';
 import { StaticFiles } from './static-files.js';
 

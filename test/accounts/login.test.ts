@@ -4,7 +4,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ManualClock } from '../../server/index.js';
 import type { Store } from '../../server/storage/contract.js';
-import { createMemoryStore } from '../../server/storage/memory.js';
+import { createMemoryStore } from '../../server/storage/memory/index.js';
 import { stopServers } from '../helpers/server.js';
 import { ClientPool, type DdpClient } from '../helpers/ddp.js';
 import { addUser, DAY_MS, meteorHashedToken, meteorPassword, removeTempDirs, startAccountsServer, T0, tempDir } from './support.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createPasswordHasher, passwordDigest } from '../../server/accounts/password-hasher.js';
-import { WORKER_NICE, WORKER_THREAD_NAME } from '../../server/accounts/password-worker.js';
+import { createPasswordHasher, passwordDigest } from '../../server/security/password-hasher.js';
+import { WORKER_NICE, WORKER_THREAD_NAME } from '../../server/security/password-worker.js';
 
 /** Threads of this process named `name`, with their nice values (from /proc). */
 function threadsNamed(name: string): Map<number, number> {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ClientPool } from '../helpers/ddp.js';
 import { meteorPassword, removeTempDirs, tempDir } from './support.js';
 
-const CLI = fileURLToPath(new URL('../../server/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./fixtures/serve.js', import.meta.url));
 const REPO = path.resolve(path.dirname(CLI), '../../..');
 

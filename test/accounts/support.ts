@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { GuardServer, ServerOptions } from '../../server/index.js';
-import type { Services } from '../../server/services.js';
+import type { Services } from '../../server/services/services.js';
 import type { UserRecord } from '../../server/storage/contract.js';
 import { createUserRecord } from '../../server/accounts/admin.js';
 import { startServer } from '../helpers/server.js';

@@ -2,9 +2,11 @@
  * Architecture rules, checked on the TypeScript sources (not `dist`):
  * - imports go downward only: `protocol/` is pure and runs in browsers, `client/` never reaches
  *   into `server/` and stays browser-safe outside `client/node.ts`, `server/` never imports
- *   `client/`, and only `server/transport/` speaks `ws`;
+ *   `client/` or `cli/`, and only `server/transport/` speaks `ws` on the server side;
+ * - inside `server/`, folders form a ladder (SERVER_LADDER, drawn in docs/architecture.md): a
+ *   folder imports only folders on lower rungs, and no file imports itself back through others;
  * - every package imported is declared in package.json (run-time code: in `dependencies`);
- * - no source file of protocol/server/client is longer than 400 lines;
+ * - no source file of protocol/server/client/cli is longer than 400 lines;
  * - nothing in `server/two-factor/` or `server/hooks/` reads the environment: no variable can
  *   switch the guard off.
  */
@@ -16,8 +18,40 @@ import { isNodeBuiltin, listSources, packageName, readSource, topFolder, type Im
 
 const root = findRepoRoot(import.meta.url);
 const MAX_LINES = 400;
-const LIBRARY_DIRS = ['protocol', 'server', 'client'] as const;
+const LIBRARY_DIRS = ['protocol', 'server', 'client', 'cli'] as const;
 const ALL_SOURCE_DIRS = [...LIBRARY_DIRS, 'web', 'test', 'bench', 'scripts'] as const;
+
+/**
+ * The folders of server/, bottom rung first. A folder may import the folders of lower rungs only
+ * (never one on its own rung); the files at the top of server/ (`guard-server.ts`) stand above
+ * them all, and `server/index.ts`, the package's entry, above those. docs/architecture.md draws
+ * this ladder.
+ */
+export const SERVER_LADDER: readonly (readonly string[])[] = [
+  ['runtime'],
+  ['storage', 'mail'],
+  ['security'],
+  ['services'],
+  ['calls'],
+  ['hooks', 'publications', 'redis'],
+  ['transport'],
+  ['ddp'],
+  ['accounts'],
+  ['two-factor'],
+  ['built-ins'],
+  ['streams', 'http-api', 'web', 'observability'],
+  ['multi-process'],
+];
+const TOP_RUNG = SERVER_LADDER.length;
+
+/** The rung of a server/ path: its folder's, or TOP_RUNG for a file at the top of server/; undefined for an unknown folder. */
+function rungOf(path: string): number | undefined {
+  const parts = path.split('/');
+  if (parts.length === 2) return parts[1] === 'index.ts' ? TOP_RUNG + 1 : TOP_RUNG;
+  const folder = parts[1]!;
+  const rung = SERVER_LADDER.findIndex((r) => r.includes(folder));
+  return rung === -1 ? undefined : rung;
+}
 
 let library: SourceInfo[] = [];
 let everything: SourceInfo[] = [];
@@ -44,17 +78,45 @@ function expectNone(offenders: readonly string[], rule: string): void {
   expect(offenders, `${rule}:\n  ${offenders.join('\n  ')}\n`).to.deep.equal([]);
 }
 
-/**
- * The one exception to "server/ never imports client/": the `ddp-guard` binary ships both
- * sides, and its `call`, `shell` and `script` commands are clients of a server (any DDP
- * server). Only these files may use client/ (and, for `script`'s raw socket, ws); nothing
- * the server runs imports them.
- */
-const CLI_CLIENT_FILES = (path: string): boolean =>
-  /^server\/cli\/(commands\/(call|shell|script)|remote)\.ts$/.test(path) || path.startsWith('server/cli/script/');
-
 const into = (ref: ImportRef, folder: string): boolean => ref.target !== null && topFolder(ref.target) === folder;
 const outsideRepo = (ref: ImportRef): boolean => ref.target !== null && ref.target.startsWith('..');
+
+/** Strongly connected groups of more than one file (Tarjan), each as a closed path. */
+function findCycles(edges: ReadonlyMap<string, readonly string[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const groups: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!edges.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      }
+    }
+    if (low.get(v) === index.get(v)) {
+      const group: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        group.push(w);
+      } while (w !== v);
+      if (group.length > 1) groups.push([...group.reverse(), group[0]!]);
+    }
+  };
+  for (const v of edges.keys()) if (!index.has(v)) visit(v);
+  return groups;
+}
 
 describe('architecture', () => {
   before(() => {
@@ -96,12 +158,46 @@ describe('architecture', () => {
       expectNone(files.flatMap((f) => f.nodeGlobals.map((g) => `${at(f, g)}: ${g.text}`)), 'Node-only globals in browser code of client/');
     });
 
-    it('server/ never imports client/ (except the CLI commands that are clients)', () => {
-      expectNone(offendingImports(filesUnder('server/'), (ref, file) => {
-        if (into(ref, 'client') && !CLI_CLIENT_FILES(file.path)) return 'the server must not depend on the client';
+    it('server/ never imports client/ or cli/', () => {
+      expectNone(offendingImports(filesUnder('server/'), (ref) => {
+        if (into(ref, 'client')) return 'the server must not depend on the client';
+        if (into(ref, 'cli')) return 'the command line is a program on top of the server and the client';
         if (outsideRepo(ref)) return 'outside the repository';
         return null;
       }), 'server/ layering');
+    });
+
+    it('cli/ is the program on top: it imports protocol/, client/ and server/, never test/, bench/ or web/', () => {
+      expect(filesUnder('cli/'), 'cli/ sources found').to.not.be.empty;
+      expectNone(offendingImports(filesUnder('cli/'), (ref) => {
+        if (into(ref, 'test') || into(ref, 'bench') || into(ref, 'web')) return 'the shipped program must not depend on tests, the bench or the page sources';
+        if (outsideRepo(ref)) return 'outside the repository';
+        return null;
+      }), 'cli/ layering');
+    });
+
+    it('every folder of server/ is on the ladder, and imports only folders on lower rungs', () => {
+      const unknown = [...new Set(filesUnder('server/').filter((f) => rungOf(f.path) === undefined).map((f) => f.path.split('/')[1]))];
+      expect(unknown, 'server/ folders missing from SERVER_LADDER (add each to its rung, and to docs/architecture.md)').to.deep.equal([]);
+      expectNone(offendingImports(filesUnder('server/'), (ref, file) => {
+        if (ref.target === null || !ref.target.startsWith('server/')) return null;
+        const from = rungOf(file.path)!;
+        const to = rungOf(ref.target);
+        const sameFolder = file.path.split('/')[1] === ref.target.split('/')[1] && file.path.split('/').length > 2 && ref.target.split('/').length > 2;
+        if (sameFolder) return null;
+        if (to === undefined) return 'into a folder that is not on the ladder';
+        if (to >= from) return `rung ${from} (${file.path.split('/')[1]}) may only import lower rungs; ${ref.target.split('/')[1]} is on rung ${to}`;
+        return null;
+      }), 'server/ ladder');
+    });
+
+    it('no import cycles between files of protocol/, server/, client/ or cli/ (type-only imports count too)', () => {
+      const edges = new Map<string, string[]>();
+      for (const f of library) {
+        edges.set(f.path, f.imports.filter((r) => r.target !== null).map((r) => r.target!.replace(/\.js$/, '.ts')));
+      }
+      const cycles = findCycles(edges);
+      expectNone(cycles.map((c) => c.join(' → ')), 'import cycles (break them with a narrow interface on the lower side)');
     });
 
     it('web/ (the account page) uses client/ and protocol/ only: no server/, ws or Node built-ins', () => {
@@ -116,10 +212,11 @@ describe('architecture', () => {
       }), 'web/ layering');
     });
 
-    it('in server/, only server/transport/ (and the transcript runner of the CLI) imports ws', () => {
-      expectNone(offendingImports(filesUnder('server/').filter((f) => !f.path.startsWith('server/transport/') && !f.path.startsWith('server/cli/script/')), (ref) =>
-        ref.specifier === 'ws' || ref.specifier.startsWith('ws/') ? 'the transport is the only importer of ws' : null,
-      ), 'ws outside server/transport/');
+    it('only server/transport/, client/node.ts and the transcript runner\'s raw socket (cli/script/socket.ts) import ws', () => {
+      const allowed = (path: string): boolean => path.startsWith('server/transport/') || path === 'client/node.ts' || path === 'cli/script/socket.ts';
+      expectNone(offendingImports(library.filter((f) => !allowed(f.path)), (ref) =>
+        ref.specifier === 'ws' || ref.specifier.startsWith('ws/') ? 'the transports are the only importers of ws' : null,
+      ), 'ws outside the transports');
     });
   });
 
@@ -145,7 +242,7 @@ describe('architecture', () => {
   });
 
   describe('size', () => {
-    it(`no file in protocol/, server/ or client/ is longer than ${MAX_LINES} lines`, () => {
+    it(`no file in protocol/, server/, client/ or cli/ is longer than ${MAX_LINES} lines`, () => {
       const long = library.filter((f) => f.lineCount > MAX_LINES).sort((a, b) => b.lineCount - a.lineCount);
       expectNone(long.map((f) => `${f.path}: ${f.lineCount} lines`), `files over ${MAX_LINES} lines (split them, one job per file)`);
     });

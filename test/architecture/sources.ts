@@ -14,7 +14,7 @@ export interface ImportRef {
   readonly line: number;
   /** `import type`, `export type`, `import('x').T`: erased at run time. */
   readonly typeOnly: boolean;
-  /** For a relative specifier, the repository path it points to (`server/session.js`); else null. */
+  /** For a relative specifier, the repository path it points to (`server/ddp/session.js`); else null. */
   readonly target: string | null;
 }
 

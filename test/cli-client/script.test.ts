@@ -7,9 +7,9 @@
 import { expect } from 'chai';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { parseTranscript, TranscriptSyntaxError } from '../../server/cli/script/parser.js';
-import { compilePattern, tryMatch } from '../../server/cli/script/pattern.js';
-import { expandValue, type ExpandContext } from '../../server/cli/script/template.js';
+import { parseTranscript, TranscriptSyntaxError } from '../../cli/script/parser.js';
+import { compilePattern, tryMatch } from '../../cli/script/pattern.js';
+import { expandValue, type ExpandContext } from '../../cli/script/template.js';
 import { addUser, closedPort, enrolTotp, killChildren, PASSWORD, removeTempFiles, runCli, runInProcess, startTestServer, tempFile, type TestServer } from './support.js';
 
 const vars = (values: Record<string, unknown>): ExpandContext => ({

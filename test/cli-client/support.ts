@@ -14,14 +14,14 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { connectNode, sha256Hex } from '../../client/node.js';
 import { createUserRecord } from '../../server/accounts/admin.js';
-import type { CliIo } from '../../server/cli/io.js';
-import { runCli as runProgram } from '../../server/cli/program.js';
+import type { CliIo } from '../../cli/io.js';
+import { runCli as runProgram } from '../../cli/program.js';
 import { createServer, silentLogger, type GuardServer } from '../../server/index.js';
 import type { UserRecord } from '../../server/storage/contract.js';
 import { generateTotpCode } from '../../server/two-factor/totp.js';
 
-/** dist/server/cli/main.js, next to this compiled test. */
-export const CLI = fileURLToPath(new URL('../../server/cli/main.js', import.meta.url));
+/** dist/cli/main.js, next to this compiled test. */
+export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
 /** The password of every test user, and what the password fallback wants as its code. */
 export const PASSWORD = 'correct horse battery staple';

@@ -12,10 +12,10 @@ import {
   verifyUserEmail,
   type AdminDeps,
 } from '../../server/accounts/admin.js';
-import { createPasswordHasher, passwordDigest } from '../../server/accounts/password-hasher.js';
+import { createPasswordHasher, passwordDigest } from '../../server/security/password-hasher.js';
 import { ValidationError } from '../../server/accounts/validation.js';
-import { ManualClock } from '../../server/clock.js';
-import { createMemoryStore } from '../../server/storage/memory.js';
+import { ManualClock } from '../../server/runtime/clock.js';
+import { createMemoryStore } from '../../server/storage/memory/index.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 const POLICY = { maxFailures: 5, baseLockMs: 60_000, maxLockMs: 3_600_000, decayMs: 3_600_000 };

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { expect } from 'chai';
-import { CliError } from '../../server/cli/errors.js';
-import { configPathFrom, loadServeConfig, type ServeConfigInput } from '../../server/cli/config.js';
-import { envVarName, optionFromText } from '../../server/cli/config-values.js';
-import { DEFAULTS } from '../../server/options.js';
+import { CliError } from '../../cli/exit-status.js';
+import { configPathFrom, loadServeConfig, type ServeConfigInput } from '../../cli/config.js';
+import { envVarName, optionFromText } from '../../cli/config-values.js';
+import { DEFAULTS } from '../../server/services/options.js';
 
 const FILE = path.resolve('/etc/ddp-guard/config.json');
 

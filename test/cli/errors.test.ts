@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { AdminError } from '../../server/accounts/admin.js';
 import { ValidationError } from '../../server/accounts/validation.js';
-import { CliError, describeError, EXIT } from '../../server/cli/errors.js';
-import { formatTable } from '../../server/cli/table.js';
-import { databaseKind, describeDatabase, describeMail } from '../../server/cli/database.js';
-import { OptionError } from '../../server/options.js';
-import { StoreUnavailableError } from '../../server/storage/errors.js';
+import { CliError, describeError, EXIT } from '../../cli/exit-status.js';
+import { formatTable } from '../../cli/table.js';
+import { databaseKind, describeDatabase, describeMail } from '../../cli/database.js';
+import { OptionError } from '../../server/services/options.js';
+import { StoreUnavailableError } from '../../server/storage/store-errors.js';
 
 describe('cli/errors: describeError', () => {
   it('gives each kind of failure its exit status and one sentence', () => {

@@ -6,8 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 
-/** dist/server/cli/main.js, next to this compiled test. */
-export const CLI = fileURLToPath(new URL('../../server/cli/main.js', import.meta.url));
+/** dist/cli/main.js, next to this compiled test. */
+export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
 /** The parent's environment without DDP_GUARD_ variables, plus a cheap bcrypt cost. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

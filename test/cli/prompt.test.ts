@@ -1,8 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
-import { CliError } from '../../server/cli/errors.js';
-import type { CliIo } from '../../server/cli/io.js';
-import { obtainPassword } from '../../server/cli/prompt.js';
+import { CliError } from '../../cli/exit-status.js';
+import type { CliIo } from '../../cli/io.js';
+import { obtainPassword } from '../../cli/prompt.js';
 
 /** A stdin that looks like a terminal, with the raw-mode switches recorded. */
 function fakeTerminal(isTTY: boolean): { stdin: NodeJS.ReadStream; rawModes: boolean[] } {

@@ -2,7 +2,7 @@
  * Evaluates the defaults written in the README "as in code" (`45_000`, `1 * MiB`,
  * `'./data/ddp-guard.sqlite'`, `null`, `90 * 24 * 3600 * 1000`) without `eval`: the text is
  * parsed with TypeScript and only literals, arithmetic, arrays, parentheses, `as` casts and the
- * named constants given (those declared in `server/options.ts`) are understood.
+ * named constants given (those declared in `server/services/options.ts`) are understood.
  */
 import ts from 'typescript';
 

@@ -26,7 +26,7 @@ import { codeBlocks, commandsOf, compactOutput, expectedPairs, synopsisOf, type 
 
 const root = findRepoRoot(import.meta.url);
 const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-const CLI = path.join(root, 'dist', 'server', 'cli', 'main.js');
+const CLI = path.join(root, 'dist', 'cli', 'main.js');
 const EXAMPLE_CODES = ['540583', '754908', '318042'];
 const EXAMPLE_BACKUP_CODE = '7KQ2MX9DPF';
 const STEP_MS = 30_000;

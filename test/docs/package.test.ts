@@ -32,7 +32,7 @@ describe('npm package contents', function () {
     expect(list.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), 'TypeScript sources').to.deep.equal([]);
     expect(list.filter((f) => f.endsWith('.map')), 'source maps (their sources are not shipped)').to.deep.equal([]);
     expect(list.filter((f) => /^(test|bench|scripts|web|server|client|protocol)\//.test(f)), 'folders of the repository').to.deep.equal([]);
-    for (const needed of ['README.md', 'package.json', 'dist/server/index.d.ts', 'dist/client/index.d.ts', 'dist/web/index.html', 'dist/web/app.js', 'dist/web/app.css', 'dist/web/icon.svg', 'examples/chat/app.js', 'dist/server/accounts/password-worker.js']) {
+    for (const needed of ['README.md', 'package.json', 'dist/server/index.d.ts', 'dist/client/index.d.ts', 'dist/web/index.html', 'dist/web/app.js', 'dist/web/app.css', 'dist/web/icon.svg', 'examples/chat/app.js', 'dist/server/security/password-worker.js']) {
       expect(files.has(needed), needed).to.equal(true);
     }
   });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { CLOSE_CODES } from '../../protocol/constants.js';
 import { METHOD_ERRORS, PROTOCOL_ERRORS } from '../../protocol/errors.js';
-import { DEFAULTS } from '../../server/options.js';
+import { DEFAULTS } from '../../server/services/options.js';
 import { moduleConstants, valueOfCode } from './code-value.js';
 import { cellText, firstCodeSpan, section, sections, tableWithHeader, type Section, type Table } from './markdown.js';
 import { findRepoRoot } from './repo-root.js';
@@ -63,12 +63,12 @@ describe('README', () => {
     let table: Table;
     let rows: Map<string, readonly string[]>;
     let duplicates: string[];
-    // Names such as `MiB`, declared in server/options.ts, may appear in a default "as in code".
+    // Names such as `MiB`, declared in server/services/options.ts, may appear in a default "as in code".
     let constants: Map<string, unknown>;
     before(() => {
       table = tableWithHeader(section(readme, 'Options'), ['option', 'default', 'meaning']);
       ({ rows, duplicates } = rowsBy(table, 0));
-      constants = moduleConstants(readFileSync(join(root, 'server', 'options.ts'), 'utf8'));
+      constants = moduleConstants(readFileSync(join(root, 'server', 'services', 'options.ts'), 'utf8'));
     });
 
     it('documents every key of DEFAULTS with its default value', () => {

@@ -8,7 +8,7 @@ import { encode } from '../../protocol/ejson.js';
 import { catalogueError, DdpError, type WireError } from '../../protocol/errors.js';
 import { authenticateToken, hashToken } from '../../server/accounts/tokens.js';
 import { failureStatus, type FailureRoute } from '../../server/http-api/replies.js';
-import { errorResultFrame, quoteId, resultFrame } from '../../server/result-frame.js';
+import { errorResultFrame, quoteId, resultFrame } from '../../server/calls/result-frame.js';
 import { authHeaders, createUser, get, login, post, startHttpServer, type HttpEnv } from './support.js';
 
 const wire = (code: string | number, reason = 'r'): WireError => new DdpError(code, reason).toWire();

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ManualClock } from '../../server/clock.js';
+import { ManualClock } from '../../server/runtime/clock.js';
 import { MailDeliveryError } from '../../server/mail/mailer.js';
 import { createOutboxMailer } from '../../server/mail/outbox-mailer.js';
 import { resetPasswordMail } from '../../server/mail/templates.js';

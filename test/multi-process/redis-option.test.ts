@@ -6,8 +6,8 @@
  */
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { loadServeConfig } from '../../server/cli/config.js';
-import { CliError } from '../../server/cli/errors.js';
+import { loadServeConfig } from '../../cli/config.js';
+import { CliError } from '../../cli/exit-status.js';
 import { createServer, OptionError, resolveOptions, silentLogger } from '../../server/index.js';
 import { REDIS_URL, redisProblem } from '../redis/helpers.js';
 

@@ -7,8 +7,8 @@ import { expect } from 'chai';
 import { captureLogger, startServer, stopServers } from '../helpers/server.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
 import { HealthChecks, type HealthSource } from '../../server/observability/health.js';
-import type { Services } from '../../server/services.js';
-import { silentLogger } from '../../server/logger.js';
+import type { Services } from '../../server/services/services.js';
+import { silentLogger } from '../../server/runtime/logger.js';
 import { freePort, get, httpBase } from './support.js';
 
 describe('observability: health checks', () => {

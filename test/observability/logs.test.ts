@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { passwordAnswer, passwordLogin, passwordOf, startFixture, stopFixtures, totpAnswer, type Fixture } from '../two-factor/fixture.js';
-import { createPinoLogger, REDACTED_PATHS } from '../../server/logger.js';
+import { createPinoLogger, REDACTED_PATHS } from '../../server/runtime/logger.js';
 import { sha256Hex } from '../../server/security/crypto.js';
 import { hashToken } from '../../server/accounts/tokens.js';
 import type { Msg } from '../two-factor/client.js';

@@ -13,9 +13,9 @@ import { Metrics } from '../../server/observability/metrics.js';
 import { SecurityLog } from '../../server/observability/security-log.js';
 import { connectionLogger, methodLogObserver, type ObservedSession } from '../../server/observability/logs.js';
 import { HealthChecks } from '../../server/observability/health.js';
-import type { ObservedCall } from '../../server/dispatcher.js';
-import type { Caller } from '../../server/caller.js';
-import type { Logger } from '../../server/logger.js';
+import type { ObservedCall } from '../../server/calls/dispatcher.js';
+import type { Caller } from '../../server/calls/caller.js';
+import type { Logger } from '../../server/runtime/logger.js';
 import { DdpError } from '../../protocol/errors.js';
 
 const readme = readFileSync(join(findRepoRoot(import.meta.url), 'README.md'), 'utf8');

@@ -4,7 +4,7 @@
  * summary with the count, not a line per frame. A real server, real sockets, pino in memory.
  */
 import { expect } from 'chai';
-import { createPinoLogger } from '../../server/logger.js';
+import { createPinoLogger } from '../../server/runtime/logger.js';
 import { passwordAnswer, startFixture, stopFixtures } from '../two-factor/fixture.js';
 import { memoryDestination } from './support.js';
 

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { RedisRateLimitCounters } from '../../server/redis/rate-limit-counters.js';
-import { RateLimiter, type RateLimitInput } from '../../server/rate-limit.js';
+import { RateLimiter, type RateLimitInput } from '../../server/calls/rate-limit.js';
 import { deleteKeys, randomPrefix, skipWithoutRedis, testClient } from './helpers.js';
 
 describe('RedisRateLimitCounters', function () {

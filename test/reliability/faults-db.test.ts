@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { createSqliteStore } from '../../server/storage/sqlite/index.js';
 import type { Store } from '../../server/storage/contract.js';
-import { STORE_UNAVAILABLE } from '../../server/errors.js';
+import { STORE_UNAVAILABLE } from '../../server/calls/wire-errors.js';
 import { captureLogger, type CapturedLogger } from '../helpers/server.js';
 import { passwordAnswer, passwordLogin, startFixture, stopFixtures, type Fixture } from '../two-factor/fixture.js';
 import type { Msg, TestClient } from '../two-factor/client.js';

@@ -11,7 +11,7 @@ import type { UserRecord } from '../../server/storage/contract.js';
 import type { CodePurpose } from '../../server/storage/contract.js';
 import { passwordLogin, startFixture, stopFixtures, type Fixture } from '../two-factor/fixture.js';
 import type { Msg } from '../two-factor/client.js';
-import type { Logger } from '../../server/logger.js';
+import type { Logger } from '../../server/runtime/logger.js';
 import { SmtpSwitch } from './support.js';
 
 const SEND_FAILED = 'email-send-failed';

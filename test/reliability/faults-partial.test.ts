@@ -10,9 +10,9 @@
  */
 import { expect } from 'chai';
 import { createSqliteStore } from '../../server/storage/sqlite/index.js';
-import { StoreUnavailableError } from '../../server/storage/errors.js';
+import { StoreUnavailableError } from '../../server/storage/store-errors.js';
 import type { Store } from '../../server/storage/contract.js';
-import { STORE_UNAVAILABLE } from '../../server/errors.js';
+import { STORE_UNAVAILABLE } from '../../server/calls/wire-errors.js';
 import { passwordAnswer, passwordLogin, startFixture, stopFixtures, totpAnswer, type Fixture } from '../two-factor/fixture.js';
 import type { Msg, TestClient } from '../two-factor/client.js';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ManualClock, systemClock } from '../../server/clock.js';
+import { ManualClock, systemClock } from '../../server/runtime/clock.js';
 import type { RandomSource } from '../../server/security/random.js';
 import {
   BACKUP_CODE_ALPHABET,

@@ -6,7 +6,7 @@ import {
   passwordDigest,
   PasswordHasherBusyError,
   type PasswordHasher,
-} from '../../server/accounts/password-hasher.js';
+} from '../../server/security/password-hasher.js';
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   try {

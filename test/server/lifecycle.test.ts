@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { gate, nextSessionEnd, startServer, stopServers, TEST_SERVER_DEFAULTS } from '../helpers/server.js';
 import { closeClients, RawClient } from '../helpers/raw-client.js';
 import { createServer, OptionError, type ServerOptions } from '../../server/index.js';
-import type { Session } from '../../server/session.js';
+import type { Session } from '../../server/ddp/session.js';
 
 describe('server: lifecycle, options and resource accounting', () => {
   afterEach(async () => {

@@ -3,7 +3,7 @@
  */
 import { expect } from 'chai';
 import type { AttemptState } from '../../server/storage/contract.js';
-import { StoreNotFoundError } from '../../server/storage/errors.js';
+import { StoreNotFoundError } from '../../server/storage/store-errors.js';
 import { at, makeUser, rejection, T0, type StoreGetter } from './helpers.js';
 
 const MIN = 60_000;

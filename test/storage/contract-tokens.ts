@@ -3,7 +3,7 @@
  */
 import { expect } from 'chai';
 import type { PersonalTokenRecord } from '../../server/storage/contract.js';
-import { StoreConflictError, StoreNotFoundError } from '../../server/storage/errors.js';
+import { StoreConflictError, StoreNotFoundError } from '../../server/storage/store-errors.js';
 import { at, makeUser, rejection, T0, type StoreGetter } from './helpers.js';
 
 /** Defines the `loginTokens` tests. */

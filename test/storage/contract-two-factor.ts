@@ -3,7 +3,7 @@
  * concurrency.
  */
 import { expect } from 'chai';
-import { StoreNotFoundError } from '../../server/storage/errors.js';
+import { StoreNotFoundError } from '../../server/storage/store-errors.js';
 import { countWinners, makeUser, rejection, type StoreGetter } from './helpers.js';
 
 /** Defines the `twoFactor` tests. */

@@ -2,7 +2,7 @@
  * Contract tests: `UserStore`, including the cascade of `remove`.
  */
 import { expect } from 'chai';
-import { StoreConflictError } from '../../server/storage/errors.js';
+import { StoreConflictError } from '../../server/storage/store-errors.js';
 import { ID_ALPHABET } from '../../server/storage/ids.js';
 import { at, makeUser, rejection, T0, type StoreGetter } from './helpers.js';
 

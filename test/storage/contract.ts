@@ -3,7 +3,7 @@
  */
 import { expect } from 'chai';
 import type { Store } from '../../server/storage/contract.js';
-import { StoreUnavailableError } from '../../server/storage/errors.js';
+import { StoreUnavailableError } from '../../server/storage/store-errors.js';
 import { attemptContract, auditContract } from './contract-attempts.js';
 import { codeContract } from './contract-codes.js';
 import { revocationContract } from './contract-revocations.js';

@@ -2,7 +2,7 @@
  * The memory store against the storage contract.
  */
 import { expect } from 'chai';
-import { createMemoryStore } from '../../server/storage/memory.js';
+import { createMemoryStore } from '../../server/storage/memory/index.js';
 import { openStore } from '../../server/storage/open.js';
 import { storeContract } from './contract.js';
 

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { nextAttemptState, visibleAttemptState } from '../../server/storage/attempt-policy.js';
 import type { AttemptPolicy, AttemptState, Store } from '../../server/storage/contract.js';
-import { StoreConflictError, StoreUnavailableError } from '../../server/storage/errors.js';
+import { StoreConflictError, StoreUnavailableError } from '../../server/storage/store-errors.js';
 import { openStore } from '../../server/storage/open.js';
 import { appliedPgMigrations, createPostgresStore, PG_MIGRATIONS } from '../../server/storage/postgres/index.js';
 import { storeContract } from './contract.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import type { Store } from '../../server/storage/contract.js';
-import { StoreUnavailableError } from '../../server/storage/errors.js';
+import { StoreUnavailableError } from '../../server/storage/store-errors.js';
 import { openStore } from '../../server/storage/open.js';
 import { openSqlite } from '../../server/storage/sqlite/connection.js';
 import { createSqliteStore } from '../../server/storage/sqlite/index.js';

@@ -8,7 +8,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket from 'ws';
 import { WebSocketTransport } from '../../server/transport/websocket.js';
-import { resolveOptions } from '../../server/options.js';
+import { resolveOptions } from '../../server/services/options.js';
 import { silentLogger } from '../../server/index.js';
 import type { DdpSocket } from '../../server/transport/socket.js';
 

@@ -5,7 +5,7 @@
  * wire, the way a client would.
  */
 import { createServer, ManualClock, silentLogger, type GuardServer, type ServerOptions } from '../../server/index.js';
-import type { Services } from '../../server/services.js';
+import type { Services } from '../../server/services/services.js';
 import type { UserRecord } from '../../server/storage/contract.js';
 import { createUserRecord } from '../../server/accounts/admin.js';
 import { sha256Hex } from '../../server/security/crypto.js';

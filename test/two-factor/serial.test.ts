@@ -3,7 +3,7 @@
  * does not block the next task, nothing kept once idle.
  */
 import { expect } from 'chai';
-import { KeyedSerializer } from '../../server/two-factor/serial.js';
+import { KeyedSerializer } from '../../server/runtime/serial.js';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;

@@ -3,7 +3,7 @@
  * @module
  */
 import type { LoginTokenStore, PersonalTokenRecord, PersonalTokenStore, UserRecord, UserStore } from '../contract.js';
-import { StoreConflictError } from '../errors.js';
+import { StoreConflictError } from '../store-errors.js';
 import { foldCase, randomId } from '../ids.js';
 import { attemptKey, copy, type MemoryData } from './data.js';
 

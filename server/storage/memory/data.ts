@@ -3,7 +3,7 @@
  * @module
  */
 import type { AttemptState, AuditRecord, CodeRecord, LoginTokenRecord, PersonalTokenRecord, RevokedToken, UserRecord } from '../contract.js';
-import { StoreNotFoundError, StoreUnavailableError } from '../errors.js';
+import { StoreNotFoundError, StoreUnavailableError } from '../store-errors.js';
 
 /** Stored 2FA row; backup codes as a set of hashes. */
 export interface TwoFactorRow {

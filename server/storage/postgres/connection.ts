@@ -4,8 +4,8 @@
  * @module
  */
 import pg from 'pg';
-import { StoreUnavailableError } from '../errors.js';
-import { mapPgError, type PgErrorContext } from './errors.js';
+import { StoreUnavailableError } from '../store-errors.js';
+import { mapPgError, type PgErrorContext } from './pg-errors.js';
 
 /** Options of {@link createPostgresStore}. */
 export interface PostgresStoreOptions {

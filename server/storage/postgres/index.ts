@@ -10,7 +10,7 @@ import { pgKnownAddressStore, pgRevocationStore } from './guess-limits.js';
 import { pgAuditStore } from './audit.js';
 import { pgCodeStore } from './codes.js';
 import { createPgContext, resolvePostgresOptions, withClient, type PostgresStoreOptions } from './connection.js';
-import { mapPgError } from './errors.js';
+import { mapPgError } from './pg-errors.js';
 import { applyPgMigrations } from './migrations.js';
 import { pgLoginTokenStore, pgPersonalTokenStore } from './tokens.js';
 import { pgTwoFactorStore } from './two-factor.js';

@@ -3,10 +3,10 @@
  * @module
  */
 import type { EmailRecord, NewUser, UserRecord, UserStore } from '../contract.js';
-import { StoreConflictError } from '../errors.js';
+import { StoreConflictError } from '../store-errors.js';
 import { foldCase, randomId } from '../ids.js';
 import type { PgContext } from './connection.js';
-import { isUniqueViolation } from './errors.js';
+import { isUniqueViolation } from './pg-errors.js';
 
 interface UserRow {
   id: string;

@@ -11,7 +11,7 @@ import {
   StoreNotFoundError,
   StoreUnavailableError,
   type ConflictField,
-} from '../errors.js';
+} from '../store-errors.js';
 import { applyMigrations } from './migrations.js';
 
 /** Options of {@link createSqliteStore}. */

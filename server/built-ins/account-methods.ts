@@ -1,0 +1,222 @@
+/**
+ * Meteor's account methods over DDP: `login`, `logout`, `getNewToken`, `removeOtherTokens`,
+ * `createUser` (when sign-up is on), `sendVerificationEmail`, `verifyEmail`, `changePassword`,
+ * `forgotPassword`, `resetPassword`. Rate limited by default like Meteor's accounts rule.
+ */
+import { DdpError, catalogueError } from '../../protocol/errors.js';
+import type { DdpServer } from '../ddp/ddp-server.js';
+import type { Caller } from '../calls/caller.js';
+import type { ServiceContainer, Services } from '../services/services.js';
+import type { TwoFactorGuard } from '../two-factor/guard.js';
+import { Match } from '../calls/match.js';
+import { audit } from '../accounts/audit.js';
+import { completePasswordLogin, login, passwordToDigest, verifyPassword } from './login.js';
+import { callerOf } from '../calls/dispatcher.js';
+import { issueLoginToken, NEVER_EXPIRES, type LoginResult } from '../accounts/tokens.js';
+import { consumeResetToken, consumeVerificationToken, sendResetEmail, sendVerificationEmail } from './email-flows.js';
+import type { RevocationWatcher } from '../accounts/revocations.js';
+import { createUserRecord, AdminError } from '../accounts/admin.js';
+import { ValidationError } from '../accounts/validation.js';
+import { enforcePasswordPolicy, passwordPolicyOf } from '../accounts/password-policy.js';
+
+/** A password parameter as the policy reads it: plain text, or only its digest. */
+function policyInput(password: unknown): string | { digest: string } {
+  return typeof password === 'string' ? password : { digest: passwordToDigest(password) };
+}
+
+/** Methods counted by the default accounts rate limit (Meteor's: per connection). */
+export const RATE_LIMITED_ACCOUNT_METHODS: readonly string[] = Object.freeze([
+  'login', 'createUser', 'forgotPassword', 'resetPassword', 'sendVerificationEmail', 'verifyEmail', '2fa:sendEmailCode',
+]);
+
+const PASSWORD = Match.OneOf(Match.Text(256, 1), { digest: Match.Text(64, 64), algorithm: 'sha-256' });
+const TOKEN = Match.Text(512, 1);
+
+function requireLogin(caller: Caller): { userId: string; hashedToken: string | null } {
+  if (caller.userId === null) throw catalogueError('notLoggedIn');
+  return { userId: caller.userId, hashedToken: caller.login?.hashedToken ?? null };
+}
+
+/** Set a password from a sha-256 digest and end every other session of the user, on every process. */
+async function setPasswordDigest(services: Services, revocations: RevocationWatcher, userId: string, digest: string, keepHashedToken: string | null): Promise<void> {
+  const hash = await services.hasher.hash(digest);
+  await services.store.users.setPasswordHash(userId, hash);
+  await services.store.loginTokens.removeForUser(userId, keepHashedToken ?? undefined);
+  await services.store.codes.removeForUser(userId, 'reset-password');
+  await revocations.revoked();
+}
+
+/** Log in after an email link, unless the user has a second factor (a link must not bypass it). */
+async function loginAfterLink(services: Services, guard: typeof TwoFactorGuard, caller: Caller, userId: string): Promise<LoginResult | undefined> {
+  const user = await services.store.users.findById(userId);
+  if (!user) throw catalogueError('tokenExpired');
+  const state = await services.store.twoFactor.get(userId);
+  if (guard.availableMethods(user, state).length > 0) return undefined;
+  return completePasswordLogin(services, caller, user);
+}
+
+export function installAccountMethods(server: DdpServer, container: ServiceContainer, guard: () => Promise<TwoFactorGuard>, GuardClass: typeof TwoFactorGuard, revocations: RevocationWatcher): void {
+  const svc = (): Promise<Services> => container.get();
+  server.methods({
+    login: {
+      // One argument, whose shape `login()` checks (it differs per kind of login).
+      params: [Match.Any],
+      async handler(request: unknown) {
+        return login({ services: await svc(), guard: await guard() }, callerOf(this), request);
+      },
+    },
+
+    logout: {
+      params: [],
+      async handler() {
+        const caller = callerOf(this);
+        const services = await svc();
+        const login = caller.login;
+        await caller.setUser(null, null);
+        // Every other connection resumed with this token ends too, as in Meteor.
+        if (login?.kind === 'session' && (await services.store.loginTokens.remove(login.hashedToken))) await revocations.revoked();
+      },
+    },
+
+    getNewToken: {
+      requireUser: true,
+      params: [],
+      async handler() {
+        const caller = callerOf(this);
+        const { userId } = requireLogin(caller);
+        if (caller.login?.kind !== 'session') throw catalogueError('notSessionToken');
+        const services = await svc();
+        // Meteor: the new token expires when the current one does, so refreshing never
+        // extends a session; a token removed or expired meanwhile gets nothing.
+        const current = await services.store.loginTokens.find(caller.login.hashedToken);
+        if (!current || current.userId !== userId || (current.expiresAt !== null && current.expiresAt.getTime() <= services.clock.now())) throw catalogueError('tokenExpired');
+        const issued = await issueLoginToken(services, userId, current.expiresAt);
+        const old = caller.login.hashedToken;
+        await caller.setUser(userId, { userId, hashedToken: issued.hashedToken, kind: 'session', bypassTwoFactor: false });
+        // The old token stops working: connections still using it are logged out.
+        if (await services.store.loginTokens.remove(old)) await revocations.revoked();
+        return { id: userId, token: issued.token, tokenExpires: issued.expiresAt ?? NEVER_EXPIRES, type: 'resume' } satisfies LoginResult;
+      },
+    },
+
+    removeOtherTokens: {
+      requireUser: true,
+      params: [],
+      async handler() {
+        const { userId, hashedToken } = requireLogin(callerOf(this));
+        const services = await svc();
+        if ((await services.store.loginTokens.removeForUser(userId, hashedToken ?? undefined)) > 0) await revocations.revoked();
+      },
+    },
+
+    createUser: {
+      params: [{ username: Match.Text(64, 1), email: Match.Optional(Match.Text(254, 3)), password: PASSWORD, profile: Match.Optional(Object) }],
+      async handler(options: { username: string; email?: string; password: string | { digest: string }; profile?: Record<string, unknown> }) {
+        const services = await svc();
+        if (!services.options.signup) throw catalogueError('signupsForbidden');
+        const digest = passwordToDigest(options.password);
+        await enforcePasswordPolicy(passwordPolicyOf(services.options), policyInput(options.password));
+        let user;
+        try {
+          user = await createUserRecord({ store: services.store, hasher: services.hasher, clock: services.clock }, {
+            username: options.username,
+            passwordDigest: digest,
+            ...(options.email === undefined ? {} : { email: options.email }),
+            ...(options.profile === undefined ? {} : { profile: options.profile }),
+          });
+        } catch (err) {
+          if (err instanceof AdminError) throw catalogueError(err.code === 'username-taken' ? 'usernameTaken' : 'emailTaken');
+          if (err instanceof ValidationError) throw catalogueError('invalidAccountField', err.message);
+          throw err;
+        }
+        await audit(services, 'user.created', user.id, callerOf(this), { via: 'signup' });
+        if (options.email !== undefined) await sendVerificationEmail(services, user).catch((err: unknown) => services.logger.warn({ userId: user.id, err: String(err) }, 'could not send the verification email after sign-up'));
+        return completePasswordLogin(services, callerOf(this), user);
+      },
+    },
+
+    sendVerificationEmail: {
+      requireUser: true,
+      params: [Match.Optional(Match.Text(254, 3))],
+      async handler(address?: string) {
+        const services = await svc();
+        const user = await services.store.users.findById(requireLogin(callerOf(this)).userId);
+        if (!user) throw catalogueError('notLoggedIn');
+        await sendVerificationEmail(services, user, address);
+      },
+    },
+
+    verifyEmail: {
+      params: [TOKEN],
+      async handler(token: string) {
+        const services = await svc();
+        const userId = await consumeVerificationToken(services, token);
+        await audit(services, 'email.verified', userId, callerOf(this));
+        services.userEvents.changed(userId);
+        return loginAfterLink(services, GuardClass, callerOf(this), userId);
+      },
+    },
+
+    changePassword: {
+      requireUser: true,
+      // An account change: the second factor every time, whatever the trust or the token
+      // (a stolen session must not be able to lock the owner out). A user without a factor
+      // proves the old password, a parameter — under the account's password budget.
+      twoFactor: { requireSecondFactor: true, disableRememberMe: true, disablePasswordFallback: true },
+      params: [PASSWORD, PASSWORD],
+      async handler(oldPassword: unknown, newPassword: unknown) {
+        const caller = callerOf(this);
+        const { userId, hashedToken } = requireLogin(caller);
+        const services = await svc();
+        const user = await services.store.users.findById(userId);
+        await verifyPassword(await guard(), caller, user, passwordToDigest(oldPassword)).catch((err: unknown) => {
+          if (err instanceof DdpError && err.error === 403) throw catalogueError('incorrectPassword');
+          throw err;
+        });
+        await enforcePasswordPolicy(passwordPolicyOf(services.options), policyInput(newPassword));
+        await setPasswordDigest(services, revocations, userId, passwordToDigest(newPassword), hashedToken);
+        await audit(services, 'password.changed', userId, caller);
+        return { passwordChanged: true };
+      },
+    },
+
+    forgotPassword: {
+      params: [{ email: Match.Text(254, 3) }],
+      async handler(options: { email: string }) {
+        const services = await svc();
+        const user = await services.store.users.findByEmail(options.email);
+        // The same answer, after the same work, whether or not the address exists: the mail
+        // leaves after the answer, and a delivery failure is logged, never told to the caller.
+        if (user) {
+          setImmediate(() => {
+            sendResetEmail(services, user, options.email).catch((err: unknown) => {
+              services.logger.warn({ userId: user.id, err: String(err) }, 'could not send a password-reset email');
+            });
+          });
+        }
+      },
+    },
+
+    resetPassword: {
+      params: [TOKEN, PASSWORD],
+      async handler(token: string, newPassword: unknown) {
+        const services = await svc();
+        const digest = passwordToDigest(newPassword);
+        // Before the token is consumed: a refused password leaves the link usable for a better one.
+        await enforcePasswordPolicy(passwordPolicyOf(services.options), policyInput(newPassword));
+        const userId = await consumeResetToken(services, token);
+        await setPasswordDigest(services, revocations, userId, digest, null);
+        await audit(services, 'password.reset', userId, callerOf(this));
+        return loginAfterLink(services, GuardClass, callerOf(this), userId);
+      },
+    },
+  });
+  const { accountsRateLimitCount, accountsRateLimitWindowMs } = server.options;
+  server.addRateLimitRule({
+    type: 'method',
+    name: RATE_LIMITED_ACCOUNT_METHODS,
+    connectionId: () => true,
+    numRequests: accountsRateLimitCount,
+    timeIntervalMs: accountsRateLimitWindowMs,
+  });
+}

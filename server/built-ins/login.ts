@@ -1,0 +1,140 @@
+/**
+ * The `login` method: password (digest object or plain string), `{resume}` with a login token
+ * or a personal access token, and the 2FA answer `{totp: {login, code, method?}}`. Wrong
+ * password and unknown user get the same 403, so usernames cannot be probed.
+ */
+import { catalogueError } from '../../protocol/errors.js';
+import { isRecord } from '../../protocol/validate.js';
+import type { Caller, LoginState } from '../calls/caller.js';
+import type { Services } from '../services/services.js';
+import type { UserRecord } from '../storage/contract.js';
+import type { TwoFactorGuard } from '../two-factor/guard.js';
+import { rememberClient } from '../two-factor/trust.js';
+import { passwordDigest } from '../security/password-hasher.js';
+import { PasswordBlockedError } from '../accounts/password-checks.js';
+import { authenticateToken, issueLoginToken, NEVER_EXPIRES, type LoginResult } from '../accounts/tokens.js';
+
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+
+/** Meteor's login handlers `check` their options as exact objects: an unknown key fails. */
+function onlyKeys(value: Record<string, unknown>, allowed: readonly string[]): boolean {
+  return Object.keys(value).every((k) => allowed.includes(k));
+}
+
+/** A password as Meteor's clients send it: `{digest, algorithm: 'sha-256'}`, or a plain string. */
+export function passwordToDigest(password: unknown): string {
+  if (typeof password === 'string') {
+    if (password === '' || password.length > 256) throw catalogueError('matchFailed');
+    return passwordDigest(password);
+  }
+  if (isRecord(password) && onlyKeys(password, ['digest', 'algorithm']) && password.algorithm === 'sha-256' && typeof password.digest === 'string' && HEX64.test(password.digest)) {
+    return password.digest.toLowerCase();
+  }
+  throw catalogueError('matchFailed');
+}
+
+/** Find a user by Meteor's selector: `{username}`, `{email}`, `{id}`, or a string (username, else email). */
+export async function findUserBySelector(services: Services, selector: unknown): Promise<UserRecord | null> {
+  const users = services.store.users;
+  if (typeof selector === 'string') {
+    if (selector === '' || selector.length > 254) throw catalogueError('matchFailed');
+    return (await users.findByUsername(selector)) ?? (await users.findByEmail(selector));
+  }
+  if (!isRecord(selector) || Object.keys(selector).length !== 1) throw catalogueError('matchFailed');
+  const [key, value] = Object.entries(selector)[0]!;
+  if (typeof value !== 'string' || value === '' || value.length > 254) throw catalogueError('matchFailed');
+  if (key === 'username') return users.findByUsername(value);
+  if (key === 'email') return users.findByEmail(value);
+  if (key === 'id') return users.findById(value);
+  throw catalogueError('matchFailed');
+}
+
+function selectorText(selector: unknown): string | undefined {
+  if (typeof selector === 'string') return selector;
+  if (isRecord(selector)) {
+    const v = selector.username ?? selector.email;
+    if (typeof v === 'string') return v;
+  }
+  return undefined;
+}
+
+export interface LoginDeps {
+  services: Services;
+  guard: TwoFactorGuard;
+}
+
+/**
+ * Check a password under the account's guessing budget: the same 403 for an unknown user and a
+ * wrong password; Rocket.Chat's "blocked" errors while the account (from where the caller is)
+ * or the caller's address is locked, before any comparison.
+ */
+export async function verifyPassword(guard: TwoFactorGuard, caller: Caller, user: UserRecord | null, digest: string): Promise<UserRecord> {
+  let ok: boolean;
+  try {
+    ok = await guard.passwords.verify(user, digest, caller);
+  } catch (err) {
+    if (!(err instanceof PasswordBlockedError)) throw err;
+    const details = { function: 'Accounts.validateLoginAttempt', timeToReset: err.lockedForMs };
+    throw catalogueError(err.scope === 'ip' ? 'loginBlockedForIp' : 'loginBlockedForUser', undefined, details);
+  }
+  if (!user || !ok) throw catalogueError('loginFailed');
+  return user;
+}
+
+/** Log the caller in as `user` with a fresh session token. */
+export async function completePasswordLogin(services: Services, caller: Caller, user: UserRecord): Promise<LoginResult> {
+  const issued = await issueLoginToken(services, user.id);
+  const login: LoginState = { userId: user.id, hashedToken: issued.hashedToken, kind: 'session', bypassTwoFactor: false };
+  await caller.setUser(user.id, login);
+  return { id: user.id, token: issued.token, tokenExpires: issued.expiresAt ?? NEVER_EXPIRES, type: 'password' };
+}
+
+export async function login(deps: LoginDeps, caller: Caller, request: unknown): Promise<LoginResult> {
+  const { services } = deps;
+  if (!isRecord(request)) throw catalogueError('matchFailed');
+  if ('resume' in request) {
+    if (!onlyKeys(request, ['resume'])) throw catalogueError('matchFailed');
+    return resume(services, caller, request.resume);
+  }
+  let code: string | undefined;
+  let method: string | undefined;
+  let inner: unknown = request;
+  if ('totp' in request) {
+    const totp = request.totp;
+    if (!onlyKeys(request, ['totp']) || !isRecord(totp) || !onlyKeys(totp, ['login', 'code', 'method'])
+      || typeof totp.code !== 'string' || totp.code.length > 128 || !isRecord(totp.login)
+      || (totp.method !== undefined && typeof totp.method !== 'string')) throw catalogueError('matchFailed');
+    code = totp.code;
+    method = typeof totp.method === 'string' ? totp.method : undefined;
+    inner = totp.login;
+  }
+  if (!isRecord(inner) || !('user' in inner) || !('password' in inner)) throw catalogueError('unrecognizedLogin');
+  if (!onlyKeys(inner, ['user', 'password'])) throw catalogueError('matchFailed');
+  const digest = passwordToDigest(inner.password);
+  const user = await verifyPassword(deps.guard, caller, await findUserBySelector(services, inner.user), digest);
+  const emailOrUsername = selectorText(inner.user);
+  // Login always asks when the user has a factor, whatever the trust; never the password again.
+  const verified = await deps.guard.check({
+    user, caller, isLogin: true,
+    options: { disableRememberMe: true, disablePasswordFallback: true },
+    ...(code === undefined ? {} : { code }),
+    ...(method === undefined ? {} : { method }),
+    ...(emailOrUsername === undefined ? {} : { emailOrUsername }),
+  });
+  const result = await completePasswordLogin(services, caller, user);
+  // One code per sign-in: the code just checked also vouches for this client on the new
+  // token, under the trust rules of any check (same fingerprint, this token only, for
+  // trustedClientMs; disableRememberMe methods still ask), so the first guarded call does not
+  // ask again for the code the app still shows (which the replay rule would refuse).
+  if (verified === 'code') await rememberClient(services, caller);
+  return result;
+}
+
+async function resume(services: Services, caller: Caller, token: unknown): Promise<LoginResult> {
+  if (typeof token !== 'string' || token === '' || token.length > 512) throw catalogueError('matchFailed');
+  const found = await authenticateToken(services, token);
+  if (found === null || found === 'expired') throw catalogueError('tokenExpired');
+  const { login } = found;
+  await caller.setUser(login.userId, login);
+  return { id: login.userId, token, tokenExpires: found.expiresAt ?? NEVER_EXPIRES, type: 'resume' };
+}

@@ -1,0 +1,34 @@
+/**
+ * In-memory store for tests and throw-away servers. Every method runs to completion without
+ * an `await` between its reads and writes, so each one is atomic on Node's single thread.
+ * @module
+ */
+import type { Store } from '../contract.js';
+import { memoryLoginTokenStore, memoryPersonalTokenStore, memoryUserStore } from './accounts.js';
+import { MemoryData } from './data.js';
+import { memoryAttemptStore, memoryAuditStore, memoryCodeStore, memoryTwoFactorStore } from './security.js';
+import { memoryAddressAttemptStore, memoryKnownAddressStore, memoryRevocationStore } from './guess-limits.js';
+
+/** Creates an empty in-memory store. Data lives as long as the returned object. */
+export function createMemoryStore(): Store {
+  const d = new MemoryData();
+  return {
+    kind: 'memory',
+    users: memoryUserStore(d),
+    loginTokens: memoryLoginTokenStore(d),
+    personalTokens: memoryPersonalTokenStore(d),
+    twoFactor: memoryTwoFactorStore(d),
+    codes: memoryCodeStore(d),
+    attempts: memoryAttemptStore(d),
+    addressAttempts: memoryAddressAttemptStore(d),
+    knownAddresses: memoryKnownAddressStore(d),
+    revocations: memoryRevocationStore(d),
+    audit: memoryAuditStore(d),
+    async ping() {
+      d.check();
+    },
+    async close() {
+      d.closed = true;
+    },
+  };
+}
