@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 /**
- * Writes the README's reference tables from the code, so they never drift by hand:
- * options (`DEFAULTS` in server/services/options.ts, meanings from their TSDoc), method and protocol
- * errors (`METHOD_ERRORS`, `PROTOCOL_ERRORS` in protocol/errors.ts) and close codes
- * (`CLOSE_CODES` in protocol/constants.ts). Reads the TypeScript sources, so no build is needed.
- * Also writes cli/option-help.ts, the `serve --help` text of each option's flag, from
- * the same TSDoc.
+ * Writes the reference tables of docs/ from the code, so they never drift by hand, each into its
+ * page: options (`DEFAULTS` in server/services/options.ts, meanings from their TSDoc) into
+ * docs/options.md, method and protocol errors (`METHOD_ERRORS`, `PROTOCOL_ERRORS` in
+ * protocol/errors.ts) into docs/errors.md, close codes (`CLOSE_CODES` in protocol/constants.ts)
+ * into docs/wire-protocol.md. Reads the TypeScript sources, so no build is needed. Also writes
+ * the CLI's option-help.ts, the `serve --help` text of each option's flag, from the same TSDoc.
  *
  *   node scripts/docs-tables.mjs           print the tables
- *   node scripts/docs-tables.mjs --write   replace them in README.md between the GENERATED markers
- *                                          and rewrite cli/option-help.ts
- *   node scripts/docs-tables.mjs --check   exit 1 when either differs from the code
+ *   node scripts/docs-tables.mjs --write   replace them in their pages between the GENERATED
+ *                                          markers and rewrite option-help.ts (`npm run docs`)
+ *   node scripts/docs-tables.mjs --check   exit 1 when any differs from the code
  *
  * test/docs/readme.test.ts checks the same tables against the running code.
  */
@@ -153,53 +153,65 @@ function optionHelpModule() {
   return lines.join('\n');
 }
 
+/** Each table, the page it is written into, and how it is built. */
 const TABLES = {
-  options: optionsTable,
-  'method-errors': methodErrorsTable,
-  'protocol-errors': protocolErrorsTable,
-  'close-codes': closeCodesTable,
+  options: { page: 'docs/options.md', build: optionsTable },
+  'method-errors': { page: 'docs/errors.md', build: methodErrorsTable },
+  'protocol-errors': { page: 'docs/errors.md', build: protocolErrorsTable },
+  'close-codes': { page: 'docs/wire-protocol.md', build: closeCodesTable },
 };
 
-/** Replace each `<!-- BEGIN GENERATED: name -->` … `<!-- END GENERATED: name -->` block. */
-function fill(readme) {
-  let out = readme;
-  for (const [name, build] of Object.entries(TABLES)) {
+/** The CLI's generated help module (the CLI's folder may move: this is its one mention here). */
+const OPTION_HELP = 'cli/option-help.ts';
+
+/** Replace each `<!-- BEGIN GENERATED: name -->` … `<!-- END GENERATED: name -->` block of a page. */
+function fill(page, text) {
+  let out = text;
+  for (const [name, { page: target, build }] of Object.entries(TABLES)) {
+    if (target !== page) continue;
     const begin = `<!-- BEGIN GENERATED: ${name} (node scripts/docs-tables.mjs --write) -->`;
     const end = `<!-- END GENERATED: ${name} -->`;
     const from = out.indexOf(begin);
     const to = out.indexOf(end);
-    if (from === -1 || to === -1 || to < from) throw new Error(`README.md: markers for '${name}' not found:\n${begin}\n${end}`);
+    if (from === -1 || to === -1 || to < from) throw new Error(`${page}: markers for '${name}' not found:\n${begin}\n${end}`);
     out = `${out.slice(0, from + begin.length)}\n${build()}\n${out.slice(to)}`;
   }
   return out;
 }
 
+/** Every generated file: its path, what it holds now and what the code says it should hold. */
+function targets() {
+  const read = (rel) => {
+    try {
+      return readFileSync(join(root, rel), 'utf8');
+    } catch {
+      return ''; // Written below.
+    }
+  };
+  const pages = [...new Set(Object.values(TABLES).map((t) => t.page))];
+  return [
+    ...pages.map((page) => {
+      const now = read(page);
+      return { path: page, now, wanted: fill(page, now) };
+    }),
+    { path: OPTION_HELP, now: read(OPTION_HELP), wanted: optionHelpModule() },
+  ];
+}
+
 const mode = process.argv[2];
-const readmePath = join(root, 'README.md');
-const helpPath = join(root, 'cli', 'option-help.ts');
 if (mode === '--write' || mode === '--check') {
-  const readme = readFileSync(readmePath, 'utf8');
-  const filled = fill(readme);
-  let help = '';
-  try {
-    help = readFileSync(helpPath, 'utf8');
-  } catch {
-    // Written below.
-  }
-  const helpFilled = optionHelpModule();
+  const stale = targets().filter((t) => t.now !== t.wanted);
   if (mode === '--write') {
-    if (filled !== readme) writeFileSync(readmePath, filled);
-    if (helpFilled !== help) writeFileSync(helpPath, helpFilled);
-    console.log(filled === readme ? 'README.md tables already match the code' : 'README.md tables updated');
-    console.log(helpFilled === help ? 'cli/option-help.ts already matches the code' : 'cli/option-help.ts updated');
-  } else if (filled !== readme || helpFilled !== help) {
-    console.error(`${filled !== readme ? 'README.md tables' : 'cli/option-help.ts'} differ from the code: run node scripts/docs-tables.mjs --write`);
+    for (const t of stale) writeFileSync(join(root, t.path), t.wanted);
+    console.log(stale.length === 0 ? 'the generated tables already match the code' : `updated: ${stale.map((t) => t.path).join(', ')}`);
+  } else if (stale.length > 0) {
+    console.error(`${stale.map((t) => t.path).join(', ')} differ from the code: run npm run docs`);
     process.exit(1);
   } else {
-    console.log('README.md tables and cli/option-help.ts match the code');
+    console.log('the generated tables match the code');
   }
 } else if (mode === undefined) {
-  for (const [name, build] of Object.entries(TABLES)) console.log(`<!-- ${name} -->\n${build()}\n`);
+  for (const [name, { page, build }] of Object.entries(TABLES)) console.log(`<!-- ${name} (${page}) -->\n${build()}\n`);
 } else {
   console.error('usage: node scripts/docs-tables.mjs [--write | --check]');
   process.exit(2);

@@ -66,8 +66,8 @@ describe('cli: serve in the first hour', function () {
       expect(missing, 'options without a flag in serve --help').to.deep.equal([]);
     });
 
-    it("each flag's help is the README options table's meaning (both generated from the TSDoc)", () => {
-      const table = tableWithHeader(section(readFileSync(path.join(root, 'README.md'), 'utf8'), 'Options'), ['option', 'default', 'meaning']);
+    it("each flag's help is the options table's meaning (docs/options.md) (both generated from the TSDoc)", () => {
+      const table = tableWithHeader(section(readFileSync(path.join(root, 'docs', 'options.md'), 'utf8'), 'Options'), ['option', 'default', 'meaning']);
       const problems = table.rows
         .filter((row) => OPTION_HELP[cellText(row[0] ?? '') as keyof typeof OPTION_HELP] !== (row[2] ?? '').replace(/`/g, '').replace(/\\\|/g, '|'))
         .map((row) => cellText(row[0] ?? ''));

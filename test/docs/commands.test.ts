@@ -1,32 +1,34 @@
 /**
- * Every command of the README, run as written, in order, against the example chat
- * (examples/chat/app.js) started by the README's own `ddp-guard serve --app …` line: the
- * `call`, `shell` (its `ddp>` lines typed in), `script` (the transcript saved as the README
+ * Every command of the README and of docs/*.md, run as written, in order, against the example
+ * chat (examples/chat/app.js) started by the tour's own `ddp-guard serve --app …` line: the
+ * `call`, `shell` (its `ddp>` lines typed in), `script` (the transcript saved as the page
  * says) and `curl` examples, each expected to exit 0 and to print what the `# → …` line under
  * it shows (its literal `"key":value` pairs). Usage lines are checked against `--help`. A
  * block that is not run says why in a `<!-- docs-test: skip (…) -->` marker, and this test
  * fails on any `sh` block that is neither run nor marked.
  *
+ * The order is fixed (pages.ts, RUN_FIRST): the README's tour, which starts the server and
+ * enrols alice, then docs/http-api.md and docs/cli.md, which go on from its state (alice's
+ * login tokens, her authenticator app), then every other page by name.
+ *
  * What a reader types differently, the test does too, and only that: the port (3000 may be
  * taken on a test machine: the server gets `DDP_GUARD_PORT`, URLs the same port), the
- * authenticator codes (the README's 540583, 754908 and 318042 stand for the code the app
+ * authenticator codes (the tour's 540583, 754908 and 318042 stand for the code the app
  * shows: the test computes alice's), the backup code 7KQ2MX9DPF (one of those alice got), and
- * `$USER_ID`/`$TOKEN`/`$BOB_ID`/`$BOB_TOKEN`, which the README says to take from the login
+ * `$USER_ID`/`$TOKEN`/`$BOB_ID`/`$BOB_TOKEN`, which the pages say to take from the login
  * answers. `ddp-guard` is on the PATH as an installed package puts it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { generateTotpCode } from '../../server/two-factor/totp.js';
-import { findRepoRoot } from './repo-root.js';
+import { cliEntry, pagesInRunOrder, root } from './pages.js';
 import { codeBlocks, commandsOf, compactOutput, expectedPairs, synopsisOf, type CodeBlock, type Command } from './readme-commands.js';
 
-const root = findRepoRoot(import.meta.url);
-const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-const CLI = path.join(root, 'dist', 'cli', 'main.js');
+const CLI = cliEntry();
 const EXAMPLE_CODES = ['540583', '754908', '318042'];
 const EXAMPLE_BACKUP_CODE = '7KQ2MX9DPF';
 const STEP_MS = 30_000;
@@ -113,12 +115,18 @@ function runShell(reader: Reader, command: string, input = ''): Ran {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-describe('README: every command runs as written against the example chat', function () {
-  this.timeout(180_000);
+/** A block with the page it is on, for messages. */
+interface PageBlock extends CodeBlock {
+  readonly page: string;
+}
+
+describe('docs: every command runs as written against the example chat', function () {
+  this.timeout(240_000);
   let dir: string;
   let reader: Reader;
   const servers: ChildProcess[] = [];
-  const blocks = codeBlocks(readme);
+  const pages = pagesInRunOrder();
+  const blocks: PageBlock[] = pages.flatMap((page) => codeBlocks(page.text).map((b) => ({ ...b, page: page.path })));
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ddp-guard-readme-'));
@@ -128,7 +136,7 @@ describe('README: every command runs as written against the example chat', funct
     mkdirSync(work);
     writeFileSync(path.join(bin, 'ddp-guard'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
     chmodSync(path.join(bin, 'ddp-guard'), 0o755);
-    // The README runs from the repository root, where examples/ is.
+    // The pages' commands run from the repository root, where examples/ is.
     symlinkSync(path.join(root, 'examples'), path.join(work, 'examples'));
     reader = new Reader(work, bin, await freePort());
   });
@@ -140,7 +148,7 @@ describe('README: every command runs as written against the example chat', funct
 
   it('every sh block is run, or marked with why not', () => {
     const unmarked = blocks.filter((b) => b.lang === 'sh' && b.marker !== null && !/^(skip \(.+\)|synopsis)$/.test(b.marker));
-    expect(unmarked.map((b) => `line ${b.line}: ${b.marker ?? ''}`), 'sh blocks with an unknown marker').to.deep.equal([]);
+    expect(unmarked.map((b) => `${b.page} line ${b.line}: ${b.marker ?? ''}`), 'sh blocks with an unknown marker').to.deep.equal([]);
     expect(blocks.filter((b) => b.lang === 'sh' && b.marker === null).length, 'sh blocks run').to.be.greaterThan(5);
   });
 
@@ -155,13 +163,13 @@ describe('README: every command runs as written against the example chat', funct
       }
       for (const { command, flags } of entries) {
         const help = spawnSync(process.execPath, [CLI, ...command, '--help'], { encoding: 'utf8' }).stdout;
-        for (const flag of flags) if (!new RegExp(`${flag}(?![a-z-])`).test(help)) problems.push(`ddp-guard ${command.join(' ')}: ${flag} is not in --help`);
+        for (const flag of flags) if (!new RegExp(`${flag}(?![a-z-])`).test(help)) problems.push(`${block.page}: ddp-guard ${command.join(' ')}: ${flag} is not in --help`);
       }
     }
     expect(problems).to.deep.equal([]);
   });
 
-  it('runs the commands in order, each as written, and each prints what the README shows', async () => {
+  it('runs the commands in order, each as written, and each prints what its page shows', async () => {
     const ran: string[] = [];
     for (let i = 0; i < blocks.length; i++) {
       const block = blocks[i]!;
@@ -170,12 +178,12 @@ describe('README: every command runs as written against the example chat', funct
         continue;
       }
       if (block.lang !== 'sh' || block.marker !== null) continue;
-      const next: CodeBlock | undefined = blocks[i + 1];
-      const stdin = next?.marker?.startsWith('stdin') ? next : null;
+      const next: PageBlock | undefined = blocks[i + 1];
+      const stdin = next?.page === block.page && next.marker?.startsWith('stdin') ? next : null;
       const commands = commandsOf(block);
       for (const [n, command] of commands.entries()) {
         const input = stdin && n === commands.length - 1 ? stdin : null;
-        await run(command, input);
+        await run(block.page, command, input);
         ran.push(command.text);
       }
     }
@@ -183,8 +191,8 @@ describe('README: every command runs as written against the example chat', funct
     expect(ran.filter((c) => c.startsWith('curl')).length, 'curl commands run').to.be.greaterThan(8);
   });
 
-  async function run(command: Command, stdinBlock: CodeBlock | null): Promise<void> {
-    const where = `README line ${command.line}: ${command.text}`;
+  async function run(page: string, command: Command, stdinBlock: CodeBlock | null): Promise<void> {
+    const where = `${page} line ${command.line}: ${command.text}`;
     // A bare assignment (B=http://…) is kept for the next commands, as a shell would.
     const assignment = /^([A-Z_][A-Z0-9_]*)=(\S+)$/.exec(command.text);
     if (assignment) {
@@ -201,10 +209,10 @@ describe('README: every command runs as written against the example chat', funct
     expect(result.code, `${where}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`).to.equal(0);
     const output = compactOutput(result.stdout);
     for (const answer of command.answers) {
-      for (const pair of expectedPairs(answer)) expect(output, `${where}: the README shows ${pair}`).to.contain(pair);
+      for (const pair of expectedPairs(answer)) expect(output, `${where}: the page shows ${pair}`).to.contain(pair);
     }
     if (stdinBlock) {
-      // Each line the shell prints in the README, up to its first document or elision.
+      // Each line the shell prints on the page, up to its first document or elision.
       for (const line of stdinBlock.lines.filter((l) => !l.startsWith('ddp> '))) {
         const shown = line.split(/[{…]/)[0]!.trim();
         expect(result.stdout, `${where}: the shell shows "${shown}"`).to.contain(shown);

@@ -41,7 +41,7 @@ export function sections(markdown: string): Section[] {
 /** The one section with this title (case-insensitive); throws when there is none or several. */
 export function section(markdown: string, title: string): Section {
   const found = sections(markdown).filter((s) => s.title.toLowerCase() === title.toLowerCase());
-  if (found.length !== 1) throw new Error(`README: expected one section titled "${title}", found ${found.length}`);
+  if (found.length !== 1) throw new Error(`expected one section titled "${title}", found ${found.length}`);
   return found[0]!;
 }
 
@@ -93,7 +93,7 @@ export function tables(sectionLines: readonly string[]): Table[] {
 export function tableWithHeader(s: Section, columns: readonly string[]): Table {
   const found = tables(s.lines).filter((t) => t.header.join('|') === columns.join('|'));
   if (found.length !== 1) {
-    throw new Error(`README section "${s.title}": expected one table with columns ${columns.join(' | ')}, found ${found.length}`);
+    throw new Error(`section "${s.title}": expected one table with columns ${columns.join(' | ')}, found ${found.length}`);
   }
   return found[0]!;
 }

@@ -1,5 +1,5 @@
 /**
- * The README's shell examples as data, for test/docs/commands.test.ts: its fenced code blocks
+ * The shell examples of a page (the README, docs/*.md) as data, for test/docs/commands.test.ts: its fenced code blocks
  * in order, each with the `<!-- docs-test: … -->` marker written just above it (if any), and
  * the commands of a `sh` block with the `# → …` answers written under them.
  *
@@ -14,7 +14,7 @@ export interface CodeBlock {
   readonly lines: readonly string[];
   /** The marker's text after `docs-test:`, or null. */
   readonly marker: string | null;
-  /** 1-based line of the opening fence in the README. */
+  /** 1-based line of the opening fence in the page. */
   readonly line: number;
 }
 
@@ -42,7 +42,7 @@ export interface Command {
   readonly text: string;
   /** The `# → …` lines written under it, without `# → `. */
   readonly answers: string[];
-  /** 1-based README line. */
+  /** 1-based line in the page. */
   readonly line: number;
 }
 
@@ -71,7 +71,7 @@ export function commandsOf(block: CodeBlock): Command[] {
 }
 
 /**
- * The `"key":value` pairs of an answer written in the README that must appear in the real
+ * The `"key":value` pairs of an answer written on a page that must appear in the real
  * output: scalar values only, and none holding `…` (an elision), compared without spaces.
  */
 export function expectedPairs(answer: string): string[] {

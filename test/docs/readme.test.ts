@@ -1,7 +1,8 @@
 /**
- * Docs sync, fastify's habit: the README's reference tables are checked against the code, both
+ * Docs sync, fastify's habit: the reference tables of docs/ are checked against the code, both
  * ways — every option, error and close code is documented with its real value, and the tables
- * document nothing that does not exist. `node scripts/docs-tables.mjs --write` regenerates them.
+ * document nothing that does not exist. `npm run docs` (scripts/docs-tables.mjs) regenerates
+ * them, each on its page; the README is the front page and opens with the quick start.
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
@@ -12,11 +13,15 @@ import { METHOD_ERRORS, PROTOCOL_ERRORS } from '../../protocol/errors.js';
 import { DEFAULTS } from '../../server/services/options.js';
 import { moduleConstants, valueOfCode } from './code-value.js';
 import { cellText, firstCodeSpan, section, sections, tableWithHeader, type Section, type Table } from './markdown.js';
-import { findRepoRoot } from './repo-root.js';
+import { allPages, readPage, root } from './pages.js';
 
-const root = findRepoRoot(import.meta.url);
-const readme = readFileSync(join(root, 'README.md'), 'utf8');
-const REGENERATE = 'regenerate the tables with `node scripts/docs-tables.mjs --write`';
+const readme = readPage('README.md').text;
+const REGENERATE = 'regenerate the tables with `npm run docs`';
+/** The page each generated table is written into (as scripts/docs-tables.mjs has it). */
+const TABLE_PAGES = { options: 'docs/options.md', 'method-errors': 'docs/errors.md', 'protocol-errors': 'docs/errors.md', 'close-codes': 'docs/wire-protocol.md' } as const;
+const options = readPage(TABLE_PAGES.options).text;
+const errorsPage = readPage(TABLE_PAGES['method-errors']).text;
+const wireProtocol = readPage(TABLE_PAGES['close-codes']).text;
 
 /** Rows keyed by the text of one column; duplicates are reported, not silently merged. */
 function rowsBy(table: Table, column: number): { rows: Map<string, readonly string[]>; duplicates: string[] } {
@@ -59,6 +64,28 @@ describe('README', () => {
     expect(lines.some((l) => /(^|[\s;&|(])npm ci(\s|$|[;&|)])/.test(l)), '.ci/run calls `npm ci`').to.equal(true);
   });
 
+  it('links to every page of docs/, and docs/README.md (the index) does too', () => {
+    const pages = allPages().map((p) => p.path).filter((p) => p.startsWith('docs/') && p !== 'docs/README.md');
+    const index = readPage('docs/README.md').text;
+    expect(pages.filter((p) => !readme.includes(`](${p})`)), 'pages the README does not link').to.deep.equal([]);
+    expect(pages.filter((p) => !index.includes(`](${p.slice('docs/'.length)})`)), 'pages the index does not link').to.deep.equal([]);
+  });
+});
+
+describe('docs: generated tables', () => {
+  it('each table is on exactly one page, the one `npm run docs` writes it into', () => {
+    const problems: string[] = [];
+    for (const [name, page] of Object.entries(TABLE_PAGES)) {
+      const holders = allPages().filter((p) => p.text.includes(`<!-- BEGIN GENERATED: ${name} `)).map((p) => p.path);
+      if (holders.length !== 1 || holders[0] !== page) problems.push(`${name}: on ${holders.join(', ') || 'no page'}, expected ${page}`);
+    }
+    const generator = readFileSync(join(root, 'scripts', 'docs-tables.mjs'), 'utf8');
+    for (const [name, page] of Object.entries(TABLE_PAGES)) {
+      if (!generator.includes(`'${name}': { page: '${page}'`) && !generator.includes(`${name}: { page: '${page}'`)) problems.push(`${name}: the generator does not write it into ${page}`);
+    }
+    expectNoProblems(problems, 'generated tables');
+  });
+
   describe('Options table', () => {
     let table: Table;
     let rows: Map<string, readonly string[]>;
@@ -66,7 +93,7 @@ describe('README', () => {
     // Names such as `MiB`, declared in server/services/options.ts, may appear in a default "as in code".
     let constants: Map<string, unknown>;
     before(() => {
-      table = tableWithHeader(section(readme, 'Options'), ['option', 'default', 'meaning']);
+      table = tableWithHeader(section(options, 'Options'), ['option', 'default', 'meaning']);
       ({ rows, duplicates } = rowsBy(table, 0));
       constants = moduleConstants(readFileSync(join(root, 'server', 'services', 'options.ts'), 'utf8'));
     });
@@ -92,7 +119,7 @@ describe('README', () => {
           continue;
         }
         if (!isDeepStrictEqual(documented, value)) {
-          problems.push(`${name}: README says \`${code}\` = ${JSON.stringify(documented)}, the code says ${JSON.stringify(value)}`);
+          problems.push(`${name}: docs/options.md says \`${code}\` = ${JSON.stringify(documented)}, the code says ${JSON.stringify(value)}`);
         }
       }
       expectNoProblems(problems, 'Options table vs DEFAULTS');
@@ -108,7 +135,7 @@ describe('README', () => {
   describe('Errors tables', () => {
     let errors: Section;
     before(() => {
-      errors = section(readme, 'Errors');
+      errors = section(errorsPage, 'Errors');
     });
 
     it('lists every METHOD_ERRORS entry with its code and reason, and nothing else', () => {
@@ -146,7 +173,7 @@ describe('README', () => {
     let rows: Map<string, readonly string[]>;
     let duplicates: string[];
     before(() => {
-      table = tableWithHeader(section(readme, 'Close codes'), ['code', 'name', 'meaning']);
+      table = tableWithHeader(section(wireProtocol, 'Close codes'), ['code', 'name', 'meaning']);
       ({ rows, duplicates } = rowsBy(table, 1));
     });
 
@@ -155,7 +182,7 @@ describe('README', () => {
       for (const [name, code] of Object.entries(CLOSE_CODES)) {
         const row = rows.get(name);
         if (!row) problems.push(`${name}: missing (code ${code})`);
-        else if (cellText(row[0] ?? '') !== String(code)) problems.push(`${name}: README says ${cellText(row[0] ?? '')}, the code says ${code}`);
+        else if (cellText(row[0] ?? '') !== String(code)) problems.push(`${name}: docs/wire-protocol.md says ${cellText(row[0] ?? '')}, the code says ${code}`);
       }
       expectNoProblems(problems, 'Close codes table vs CLOSE_CODES');
     });

@@ -1,5 +1,5 @@
 /**
- * The README's "Observability" section against the code, both ways: every metric of the
+ * The "Observability" page (docs/observability.md) against the code, both ways: every metric of the
  * registry is in the metrics table with its type and labels (and nothing else is), and every
  * field the log observers write is in the log-field table (and every documented field is
  * written by some line).
@@ -18,7 +18,7 @@ import type { Caller } from '../../server/calls/caller.js';
 import type { Logger } from '../../server/runtime/logger.js';
 import { DdpError } from '../../protocol/errors.js';
 
-const readme = readFileSync(join(findRepoRoot(import.meta.url), 'README.md'), 'utf8');
+const readme = readFileSync(join(findRepoRoot(import.meta.url), 'docs', 'observability.md'), 'utf8');
 const observability = section(readme, 'Observability');
 
 /** The code spans of a cell: `` `a`, `b` `` → ['a', 'b']. */
@@ -26,7 +26,7 @@ function spans(cell: string): string[] {
   return [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
 }
 
-describe('README: Observability', () => {
+describe('docs: Observability', () => {
   it('documents every metric with its type and labels, and nothing else', () => {
     const metrics = new Metrics({ stats: () => ({ sockets: 0, sessions: 0, methodsInFlight: 0, queuedMessages: 0, subscriptions: 0, documents: 0, timers: 0 }), traffic: { messagesIn: 0, messagesOut: 0 }, passwordQueueLength: () => 0 });
     const inCode = new Map(metrics.registry.getMetricsAsArray().map((m) => {
