@@ -25,7 +25,7 @@ export function kebabCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** Shorter spellings kept from earlier versions (and the README's examples). */
+/** Shorter spellings kept from earlier versions (and the documentation's examples). */
 const ALIASES: ReadonlyArray<{ option: OptionName; flags: string; attribute: string }> = [
   { option: 'smtpUrl', flags: '--smtp <url>', attribute: 'smtp' },
   { option: 'redisUrl', flags: '--redis <url>', attribute: 'redis' },

@@ -25,7 +25,7 @@ export function versionHasHeartbeat(version: string): boolean {
 
 /**
  * WebSocket close codes used by ddp-guard. 1000–1015 are RFC 6455's; 4000–4999 are ours.
- * The README's table of close codes is checked against this object by a test.
+ * The table of close codes in docs/wire-protocol.md is checked against this object by a test.
  */
 export const CLOSE_CODES = Object.freeze({
   /** Normal close: the client sent `disconnect`, or version negotiation failed. */

@@ -1,6 +1,6 @@
 /**
  * The error catalogue: every error ddp-guard puts on the wire, with its stable code, its default
- * reason and a one-line meaning. The README's tables are checked against these objects by a test.
+ * reason and a one-line meaning. The tables of docs/errors.md are generated from these objects (`npm run docs`) and checked by a test.
  */
 
 /** Meteor's wire shape of a client-safe error (`Meteor.Error` as EJSON). */

@@ -81,7 +81,7 @@ interface SampleValue {
 export class LabelledHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  /** As prom-client's metrics name their labels (the README check reads it). */
+  /** As prom-client's metrics name their labels (the docs check of docs/observability.md reads it). */
   readonly labelNames: readonly string[];
   private readonly series = new Map<string, Series>();
 

@@ -6,7 +6,7 @@ import type { ResolvedOptions } from './options.js';
 import type { AttemptPolicy } from '../storage/contract.js';
 import { hmacHex } from '../security/crypto.js';
 
-/** Codes of a factor (TOTP, backup codes, email codes): the bound of the README's security section. */
+/** Codes of a factor (TOTP, backup codes, email codes): the bound of docs/security.md. */
 export function factorPolicy(o: ResolvedOptions): AttemptPolicy {
   return { maxFailures: o.maxFailedAttempts, baseLockMs: o.lockoutBaseMs, maxLockMs: o.lockoutMaxMs, decayMs: o.lockoutDecayMs };
 }

@@ -1,6 +1,6 @@
 /**
  * Every option of ddp-guard with its default, in one frozen object, validated when the server is
- * created (not at first use). The README's options table is checked against `DEFAULTS` by a test.
+ * created (not at first use). The options table of docs/options.md is checked against `DEFAULTS` by a test.
  */
 import type { Logger } from '../runtime/logger.js';
 import type { Clock } from '../runtime/clock.js';

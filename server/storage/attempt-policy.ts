@@ -5,7 +5,7 @@
  * further failure while the debt lasts doubles the lock-out (up to `maxLockMs`). Time alone
  * pays the debt off, one failure per `decayMs`; a success does not. So whatever the owner does,
  * an attacker gets at most `maxFailures − 1 + log2(maxLockMs / baseLockMs) + 1` quick guesses
- * and then one per `max(decayMs, maxLockMs)` — the bound the README computes.
+ * and then one per `max(decayMs, maxLockMs)` — the bound docs/security.md computes.
  * @module
  */
 import type { AttemptPolicy, AttemptState } from './contract.js';

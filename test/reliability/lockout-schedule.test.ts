@@ -3,7 +3,7 @@
  * the factor for 60 s, each further one locks twice as long (up to `lockoutMaxMs`, 48 h), and
  * only time forgives, one wrong code per `lockoutDecayMs` (48 h) — and the number of guesses an
  * attacker who has the password gets in a year under it, with the owner signing in every day,
- * counted call by call and compared with the README's figures.
+ * counted call by call and compared with the figures of docs/security.md.
  */
 import { expect } from 'chai';
 import { DEFAULTS } from '../../server/index.js';
@@ -14,7 +14,7 @@ const YEAR_MS = 365 * 24 * 3600 * 1000;
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
- * The README's bound on the guesses of any attacker in `yearMs`, whatever they and the owner
+ * The bound of docs/security.md on the guesses of any attacker in `yearMs`, whatever they and the owner
  * do: a guess adds one to the debt, time takes off at most one per `decayMs`, and with
  * `maxLockMs ≥ decayMs` the debt never passes `maxFailures + ⌈log2(maxLockMs / baseLockMs)⌉ + 1`
  * (a capped lock-out lasts long enough to forgive one). So guesses ≤ that + ⌊yearMs / decayMs⌋.
@@ -50,7 +50,7 @@ describe('reliability: the default lock-out schedule, over the wire', function (
     return client.fails('app.always', totpAnswer(fx.wrongTotp(secret)));
   }
 
-  it('uses the defaults the README states', () => {
+  it('uses the defaults docs/security.md states', () => {
     expect({ maxFailedAttempts: DEFAULTS.maxFailedAttempts, lockoutBaseMs: DEFAULTS.lockoutBaseMs, lockoutMaxMs: DEFAULTS.lockoutMaxMs, lockoutDecayMs: DEFAULTS.lockoutDecayMs })
       .to.deep.equal({ maxFailedAttempts: 5, lockoutBaseMs: 60_000, lockoutMaxMs: 48 * 3600 * 1000, lockoutDecayMs: 48 * 3600 * 1000 });
   });
@@ -111,7 +111,7 @@ describe('reliability: the default lock-out schedule, over the wire', function (
     expect((await guess(client, secret)).error).to.equal('totp-max-attempts');
   });
 
-  it('lets an attacker with the password make at most the README’s number of guesses in a year, the owner signing in daily', async () => {
+  it('lets an attacker with the password make at most docs/security.md's number of guesses in a year, the owner signing in daily', async () => {
     const { client, secret } = await enrolled('victim');
     const start = fx.clock.now();
     let guesses = 0;
@@ -145,7 +145,7 @@ describe('reliability: the default lock-out schedule, over the wire', function (
     const chance = chanceOfAHit(3e-6, guesses);
     console.log(`      one year under the default schedule: ${guesses} guesses (bound ${bound}), ${lockouts} lock-outs; ` +
       `the owner got in ${ownerIn} times, was locked out ${ownerLockedOut} times; a TOTP hit ${(chance * 100).toFixed(3)} %`);
-    // The figures the README's security section states.
+    // The figures docs/security.md states.
     expect(guesses).to.equal(198);
     expect(bound).to.equal(200);
     expect(guesses).to.be.at.most(bound);

@@ -1,5 +1,5 @@
 /**
- * The fuzz oracle: a reference model of the documented answers, written from the README tables
+ * The fuzz oracle: a reference model of the documented answers, written from the tables of docs/errors.md and docs/wire-protocol.md
  * and SPEC §1 (Meteor's DDP.md), not from the server's code. For each frame it says what the
  * server must answer:
  *
