@@ -3,10 +3,13 @@
  * against the package as a user imports it (`ddp-guard/server`, resolved through package.json's
  * `exports`), then compiled and run with node; it must exit 0. What a reader would change, the
  * test does too, and only that: the port (`port: 3000` gets a free one) and the folder (a fresh
- * one, for the database). An example that cannot run as written carries a
+ * one, for the database). A client example (one that connects to `ws://127.0.0.1:3000/`) runs
+ * against a server the test starts as the reader's would be: the example chat's guarded
+ * `rooms.delete`, and alice (password `secret-password`) with an authenticator app, whose code
+ * the test types when the example asks. An example that cannot run as written carries a
  * `<!-- docs-test: skip (…) -->` marker with the reason.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -14,6 +17,30 @@ import { expect } from 'chai';
 import ts from 'typescript';
 import { allPages, root } from './pages.js';
 import { codeBlocks, type CodeBlock } from './readme-commands.js';
+import { createServer, silentLogger, type GuardServer } from '../../server/index.js';
+import { createUserRecord } from '../../server/accounts/admin.js';
+import { generateTotpCode } from '../../server/two-factor/totp.js';
+import { createNodeClient, sha256Hex } from '../../client/node.js';
+
+const CLIENT_URL = 'ws://127.0.0.1:3000/';
+const ALICE_PASSWORD = 'secret-password';
+
+/** The server a client example talks to: alice with an authenticator app, and a guarded rooms.delete. */
+async function startClientFixture(): Promise<{ server: GuardServer; port: number; secret: string }> {
+  const server = createServer({ port: 0, db: 'memory', logger: silentLogger });
+  server.methods({ 'rooms.delete': { twoFactor: true, handler: (id: unknown) => ({ deleted: id }) } });
+  await server.listen();
+  const services = await server.services.get();
+  await createUserRecord({ store: services.store, hasher: services.hasher, clock: services.clock }, { username: 'alice', password: ALICE_PASSWORD });
+  const port = server.address()!.port;
+  const client = createNodeClient(`ws://127.0.0.1:${port}/websocket`);
+  await client.connect();
+  await client.loginWithPassword('alice', ALICE_PASSWORD);
+  const { secret } = await client.account.enableTotp({ code: sha256Hex(ALICE_PASSWORD), method: 'password' });
+  await client.account.confirmTotp(generateTotpCode(secret, Date.now()));
+  client.close();
+  return { server, port, secret };
+}
 
 interface Example extends CodeBlock {
   readonly page: string;
@@ -27,6 +54,29 @@ function freePort(): Promise<number> {
       const { port } = probe.address() as net.AddressInfo;
       probe.close(() => resolve(port));
     });
+  });
+}
+
+/** Runs `file` with node, typing `input` when it asks for a code; asynchronous, so an in-process server keeps answering. */
+function runNode(file: string, cwd: string, input: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file], { cwd, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    let typed = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      // A person types the code once they see the question (readline drops a line typed before it).
+      if (!typed && input !== '' && /code: $/.test(stdout)) {
+        typed = true;
+        child.stdin.write(input);
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+    // Standard input stays open as a terminal's does (readline closes when its input ends).
+    child.once('exit', () => child.stdin.destroy());
   });
 }
 
@@ -70,14 +120,25 @@ describe('docs: every code example runs as written', function () {
 
   it('runs each ts example with node, in a fresh folder on a free port, and it exits 0', async () => {
     for (const [i, e] of run.entries()) {
-      const port = await freePort();
-      const source = e.lines.join('\n').replaceAll('port: 3000', `port: ${port}`);
+      let source = e.lines.join('\n');
+      let input = '';
+      let fixture: Awaited<ReturnType<typeof startClientFixture>> | null = null;
+      if (source.includes(CLIENT_URL)) {
+        fixture = await startClientFixture();
+        source = source.replaceAll(CLIENT_URL, `ws://127.0.0.1:${fixture.port}/`);
+        // The code the app shows next: enrolment spent the current one (the server accepts ±1 step).
+        input = `${generateTotpCode(fixture.secret, Date.now() + 30_000)}\n`;
+      } else {
+        source = source.replaceAll('port: 3000', `port: ${await freePort()}`);
+      }
       const js = ts.transpileModule(source, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
       const file = path.join(dir, `run-${i}.mjs`);
       writeFileSync(file, js);
       const cwd = mkdtempSync(path.join(dir, 'cwd-'));
-      const r = spawnSync(process.execPath, [file], { cwd, encoding: 'utf8', timeout: 60_000 });
+      const r = await runNode(file, cwd, input);
+      await fixture?.server.close();
       expect(r.status, `${e.page} line ${e.line}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).to.equal(0);
+      if (fixture) expect(r.stdout, `${e.page} line ${e.line}: the guarded call's result`).to.include("{ deleted: 'lunch' }");
     }
   });
 });

@@ -111,7 +111,7 @@ describe('reliability: the default lock-out schedule, over the wire', function (
     expect((await guess(client, secret)).error).to.equal('totp-max-attempts');
   });
 
-  it('lets an attacker with the password make at most docs/security.md's number of guesses in a year, the owner signing in daily', async () => {
+  it('lets an attacker with the password make at most the number of guesses docs/security.md states in a year, the owner signing in daily', async () => {
     const { client, secret } = await enrolled('victim');
     const start = fx.clock.now();
     let guesses = 0;
