@@ -7,7 +7,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -19,6 +18,8 @@ import { runCli as runProgram } from '../../cli/program.js';
 import { createServer, silentLogger, type GuardServer } from '../../server/index.js';
 import type { UserRecord } from '../../server/storage/contract.js';
 import { generateTotpCode } from '../../server/two-factor/totp.js';
+import { closedPort } from '../helpers/ports.js';
+export { closedPort };
 
 /** dist/cli/main.js, next to this compiled test. */
 export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
@@ -121,18 +122,6 @@ export async function enrolTotp(url: string, username: string): Promise<string> 
   } finally {
     client.close();
   }
-}
-
-/** A loopback port nothing listens on (it was free a moment ago). */
-export function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** A temp file with `text`, removed with its folder by {@link removeTempFiles}. */

@@ -20,29 +20,18 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { generateTotpCode } from '../../server/two-factor/totp.js';
 import { cliEntry, pagesInRunOrder, root } from './pages.js';
 import { codeBlocks, commandsOf, compactOutput, expectedPairs, synopsisOf, type CodeBlock, type Command } from './readme-commands.js';
+import { freePort } from '../helpers/ports.js';
 
 const CLI = cliEntry();
 const EXAMPLE_CODES = ['540583', '754908', '318042'];
 const EXAMPLE_BACKUP_CODE = '7KQ2MX9DPF';
 const STEP_MS = 30_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** What the reader carries from one command to the next. */
 class Reader {

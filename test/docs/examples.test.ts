@@ -11,7 +11,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import ts from 'typescript';
@@ -21,6 +20,7 @@ import { createServer, silentLogger, type GuardServer } from '../../server/index
 import { createUserRecord } from '../../server/accounts/admin.js';
 import { generateTotpCode } from '../../server/two-factor/totp.js';
 import { createNodeClient, sha256Hex } from '../../client/node.js';
+import { freePort } from '../helpers/ports.js';
 
 const CLIENT_URL = 'ws://127.0.0.1:3000/';
 const ALICE_PASSWORD = 'secret-password';
@@ -44,17 +44,6 @@ async function startClientFixture(): Promise<{ server: GuardServer; port: number
 
 interface Example extends CodeBlock {
   readonly page: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs `file` with node, typing `input` when it asks for a code; asynchronous, so an in-process server keeps answering. */

@@ -5,15 +5,7 @@ import { createSmtpMailer } from '../../server/mail/smtp-mailer.js';
 import { parseSmtpUrl, redactSmtpUrl } from '../../server/mail/smtp-url.js';
 import { twoFactorCodeMail } from '../../server/mail/templates.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
-
-/** A loopback port with nothing listening: open a server, note its port, close it. */
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
+import { closedPort } from '../helpers/ports.js';
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   try {

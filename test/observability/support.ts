@@ -2,8 +2,8 @@
  * Helpers for the observability tests: GET a URL, parse the Prometheus text format, find a
  * free port, and a pino destination that keeps every line in memory.
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { freePort } from '../helpers/ports.js';
+export { freePort };
 
 export interface HttpAnswer {
   status: number;
@@ -62,15 +62,6 @@ export function sample(scraped: Scrape, name: string, labels: Record<string, str
   const found = scraped.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   if (found.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${found.length} samples`);
   return found[0]?.value;
-}
-
-/** A port nothing listens on (bound, then released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** A pino destination that keeps every line. */
