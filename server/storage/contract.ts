@@ -8,6 +8,7 @@
  * - the operations marked ATOMIC are single-use or compare-and-set operations that stay
  *   correct when called concurrently (the 2FA guard relies on them instead of doing
  *   read-modify-write itself);
+ * - `transaction(fn)` makes several operations one: all of them or none;
  * - writes that reference a user who does not exist throw `StoreNotFoundError`;
  * - a busy or unreachable database throws `StoreUnavailableError`.
  *
@@ -367,6 +368,19 @@ export interface Store {
   knownAddresses: KnownAddressStore;
   revocations: RevocationStore;
   audit: AuditStore;
+  /**
+   * Runs `fn` as one transaction: the store methods it calls on this store (directly or through
+   * a wrapper of it; found through the async context, so `fn` takes no argument) all take effect
+   * when it resolves, and none when it throws (the error is rethrown). Use it for an account
+   * change of several writes, so a failure leaves the account as before or as after, never
+   * between. A transaction inside another is part of the outer one.
+   *
+   * Keep `fn` to store calls: the memory and SQLite stores run one transaction at a time and
+   * make other callers wait while it is open. Never put in it a write that must survive the
+   * call failing (a failed attempt, a spent code): a rollback would take it back. Let store
+   * errors thrown inside propagate out of `fn` (PostgreSQL cannot go on after a failed statement).
+   */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   /** Releases the database; the store is unusable afterwards. */

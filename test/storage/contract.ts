@@ -10,6 +10,7 @@ import { revocationContract } from './contract-revocations.js';
 import { loginTokenContract, personalTokenContract } from './contract-tokens.js';
 import { twoFactorContract } from './contract-two-factor.js';
 import { userContract } from './contract-users.js';
+import { transactionContract } from './contract-transactions.js';
 import { rejection } from './helpers.js';
 
 /**
@@ -54,5 +55,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     attemptContract(store);
     revocationContract(store);
     auditContract(store);
+    transactionContract(store);
   });
 }
