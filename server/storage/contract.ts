@@ -369,16 +369,11 @@ export interface Store {
   revocations: RevocationStore;
   audit: AuditStore;
   /**
-   * Runs `fn` as one transaction: the store methods it calls on this store (directly or through
-   * a wrapper of it; found through the async context, so `fn` takes no argument) all take effect
-   * when it resolves, and none when it throws (the error is rethrown). Use it for an account
-   * change of several writes, so a failure leaves the account as before or as after, never
-   * between. A transaction inside another is part of the outer one.
-   *
-   * Keep `fn` to store calls: the memory and SQLite stores run one transaction at a time and
-   * make other callers wait while it is open. Never put in it a write that must survive the
-   * call failing (a failed attempt, a spent code): a rollback would take it back. Let store
-   * errors thrown inside propagate out of `fn` (PostgreSQL cannot go on after a failed statement).
+   * Runs `fn` as one transaction: the store calls it makes (found through the async context,
+   * so `fn` takes no argument; wrappers of the store join too) take effect all when it resolves,
+   * none when it throws (rethrown). Nested: part of the outer one. Keep `fn` to store calls
+   * (memory and SQLite make other callers wait meanwhile), never a write that must survive a
+   * failure (a failed attempt), and let store errors propagate (PostgreSQL cannot go on).
    */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
