@@ -69,6 +69,8 @@ describe('several processes on one PostgreSQL and one Redis', function () {
   }
 
   before(async function () {
+    // Two servers and eight CLI processes starting at once: minutes, not seconds, on a busy machine.
+    this.timeout(180_000);
     const problems = [
       await pgProblem().then((p) => (p === null ? null : `PostgreSQL does not answer at ${PG_URL} (${p})`)),
       await redisProblem().then((p) => (p === null ? null : `Redis does not answer at ${REDIS_URL} (${p})`)),

@@ -30,14 +30,16 @@ describe('two serve processes on one SQLite file', function () {
     return session;
   };
 
-  before(async () => {
+  before(async function () {
+    // Two servers and two CLI processes starting: long on a busy machine.
+    this.timeout(180_000);
     cwd = mkdtempSync(path.join(os.tmpdir(), 'ddp-guard-sqlite2-'));
     db = path.join(cwd, 'guard.db');
     // Started together on a file that does not exist yet: both create and migrate it at once.
     [A, B] = await Promise.all([0, 1].map(() => startServe(['--port', '0', '--db', db, '--log-level', 'warn'], { cwd, env })));
     processes.push(A, B);
     for (const name of ['anna', 'boris']) {
-      const added = await runCli(['user', 'add', name, '--email', `${name}@example.com`, '--password', passwordOf(name), '--verified', '--db', db], { cwd, env, timeoutMs: 20_000 });
+      const added = await runCli(['user', 'add', name, '--email', `${name}@example.com`, '--password', passwordOf(name), '--verified', '--db', db], { cwd, env, timeoutMs: 60_000 });
       expect(added.code, added.stderr).to.equal(0);
     }
   });
