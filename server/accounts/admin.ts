@@ -118,11 +118,11 @@ export async function getUser(store: Store, ref: UserRef): Promise<UserRecord> {
 
 /**
  * Creates a user: validates the input, hashes `sha256(password)` with bcrypt (Meteor's scheme)
- * and stores the user.
+ * and stores the user, in one transaction with the store writes of `alsoWrite`.
  * @throws ValidationError for a bad username, email or password.
  * @throws AdminError `username-taken` / `email-taken` (exit code 4) on a duplicate.
  */
-export async function createUserRecord(deps: AdminDeps, input: NewUserInput): Promise<UserRecord> {
+export async function createUserRecord(deps: AdminDeps, input: NewUserInput, alsoWrite?: (user: UserRecord) => Promise<void>): Promise<UserRecord> {
   const username = validateUsername(input.username);
   const email = input.email === undefined ? undefined : validateEmail(input.email);
   const password = input.password === undefined ? undefined : validatePassword(input.password);
@@ -134,12 +134,18 @@ export async function createUserRecord(deps: AdminDeps, input: NewUserInput): Pr
   const digest = password !== undefined ? passwordDigest(password) : input.passwordDigest;
   const passwordHash = digest === undefined ? null : await deps.hasher.hash(digest);
   try {
-    return await deps.store.users.create({
-      username,
-      emails: email === undefined ? [] : [{ address: email, verified: input.verified === true }],
-      passwordHash,
-      createdAt: new Date(deps.clock.now()),
-      ...(input.profile === undefined ? {} : { profile: input.profile }),
+    // One transaction with what the caller writes for the new user (its audit entry, its
+    // first session): a failure leaves no account, or the whole of it.
+    return await deps.store.transaction(async () => {
+      const user = await deps.store.users.create({
+        username,
+        emails: email === undefined ? [] : [{ address: email, verified: input.verified === true }],
+        passwordHash,
+        createdAt: new Date(deps.clock.now()),
+        ...(input.profile === undefined ? {} : { profile: input.profile }),
+      });
+      await alsoWrite?.(user);
+      return user;
     });
   } catch (err) {
     if (err instanceof StoreConflictError && err.field === 'username') throw taken('username', username);
@@ -179,9 +185,12 @@ export async function setUserPassword(
   await checkPolicy(deps, plain);
   const user = await getUser(deps.store, ref);
   const hash = await deps.hasher.hash(passwordDigest(plain));
-  if (!(await deps.store.users.setPasswordHash(user.id, hash))) throw new AdminError('user-not-found', `no user '${user.username}'`);
-  const tokensRemoved = await deps.store.loginTokens.removeForUser(user.id, options.keepHashedToken);
-  await deps.store.codes.removeForUser(user.id, 'reset-password');
+  const tokensRemoved = await deps.store.transaction(async () => {
+    if (!(await deps.store.users.setPasswordHash(user.id, hash))) throw new AdminError('user-not-found', `no user '${user.username}'`);
+    const removed = await deps.store.loginTokens.removeForUser(user.id, options.keepHashedToken);
+    await deps.store.codes.removeForUser(user.id, 'reset-password');
+    return removed;
+  });
   return { user: { ...user, passwordHash: hash }, tokensRemoved };
 }
 
@@ -205,11 +214,13 @@ export async function verifyUserEmail(deps: Pick<AdminDeps, 'store'>, ref: UserR
       wanted === undefined ? `user '${user.username}' has no email address` : `user '${user.username}' has no email '${wanted}'`,
     );
   }
-  for (const target of targets) {
-    if (!(await deps.store.users.setEmailVerified(user.id, target, true))) {
-      throw new AdminError('email-not-found', `user '${user.username}' has no email '${target}'`);
+  await deps.store.transaction(async () => {
+    for (const target of targets) {
+      if (!(await deps.store.users.setEmailVerified(user.id, target, true))) {
+        throw new AdminError('email-not-found', `user '${user.username}' has no email '${target}'`);
+      }
     }
-  }
+  });
   return targets;
 }
 
@@ -280,12 +291,15 @@ export async function resetUserTwoFactor(
   const { store } = deps;
   const user = await getUser(store, ref);
   const before = await store.twoFactor.get(user.id);
-  await store.twoFactor.disableTotp(user.id);
-  await store.twoFactor.setEmailEnabled(user.id, false);
-  await store.codes.removeForUser(user.id, 'email-2fa');
-  for (const factor of TWO_FACTOR_FACTORS) await store.attempts.reset(user.id, factor);
-  const tokensRemoved = await store.loginTokens.removeForUser(user.id);
-  await auditAdminAction(deps, '2fa.reset', user.id, origin, { by: actor });
+  const tokensRemoved = await store.transaction(async () => {
+    await store.twoFactor.disableTotp(user.id);
+    await store.twoFactor.setEmailEnabled(user.id, false);
+    await store.codes.removeForUser(user.id, 'email-2fa');
+    for (const factor of TWO_FACTOR_FACTORS) await store.attempts.reset(user.id, factor);
+    const removed = await store.loginTokens.removeForUser(user.id);
+    await auditAdminAction(deps, '2fa.reset', user.id, origin, { by: actor });
+    return removed;
+  });
   return { user, wasTotpEnabled: before.totpEnabled, wasEmailEnabled: before.emailEnabled, tokensRemoved };
 }
 
@@ -303,8 +317,11 @@ export async function unlockUser(
 ): Promise<{ user: UserRecord; countersCleared: number }> {
   const { store } = deps;
   const user = await getUser(store, ref);
-  const countersCleared = await store.attempts.removeForUser(user.id);
-  await auditAdminAction(deps, 'account.unlocked', user.id, origin, { by: actor, countersCleared });
+  const countersCleared = await store.transaction(async () => {
+    const cleared = await store.attempts.removeForUser(user.id);
+    await auditAdminAction(deps, 'account.unlocked', user.id, origin, { by: actor, countersCleared: cleared });
+    return cleared;
+  });
   return { user, countersCleared };
 }
 

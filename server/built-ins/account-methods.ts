@@ -10,13 +10,14 @@ import type { ServiceContainer, Services } from '../services/services.js';
 import type { TwoFactorGuard } from '../two-factor/guard.js';
 import { Match } from '../calls/match.js';
 import { audit } from '../accounts/audit.js';
-import { completePasswordLogin, login, passwordToDigest, verifyPassword } from './login.js';
+import { issueSession, login, passwordToDigest, startSession, verifyPassword, type IssuedSession } from './login.js';
 import { callerOf } from '../calls/dispatcher.js';
 import { issueLoginToken, NEVER_EXPIRES, type LoginResult } from '../accounts/tokens.js';
 import { consumeResetToken, consumeVerificationToken, sendResetEmail, sendVerificationEmail } from './email-flows.js';
 import type { RevocationWatcher } from '../accounts/revocations.js';
 import { createUserRecord, AdminError } from '../accounts/admin.js';
 import { ValidationError } from '../accounts/validation.js';
+import type { UserRecord } from '../storage/contract.js';
 import { enforcePasswordPolicy, passwordPolicyOf } from '../accounts/password-policy.js';
 
 /** A password parameter as the policy reads it: plain text, or only its digest. */
@@ -37,22 +38,24 @@ function requireLogin(caller: Caller): { userId: string; hashedToken: string | n
   return { userId: caller.userId, hashedToken: caller.login?.hashedToken ?? null };
 }
 
-/** Set a password from a sha-256 digest and end every other session of the user, on every process. */
-async function setPasswordDigest(services: Services, revocations: RevocationWatcher, userId: string, digest: string, keepHashedToken: string | null): Promise<void> {
-  const hash = await services.hasher.hash(digest);
+/**
+ * Store a new password hash, end every other session of the user and audit it: store writes
+ * only (bcrypt runs before), for the caller's transaction. Run `revocations.revoked()` after it.
+ */
+async function storePassword(services: Services, caller: Caller, action: 'password.changed' | 'password.reset', userId: string, hash: string, keepHashedToken: string | null): Promise<void> {
   await services.store.users.setPasswordHash(userId, hash);
   await services.store.loginTokens.removeForUser(userId, keepHashedToken ?? undefined);
   await services.store.codes.removeForUser(userId, 'reset-password');
-  await revocations.revoked();
+  await audit(services, action, userId, caller);
 }
 
-/** Log in after an email link, unless the user has a second factor (a link must not bypass it). */
-async function loginAfterLink(services: Services, guard: typeof TwoFactorGuard, caller: Caller, userId: string): Promise<LoginResult | undefined> {
+/** The session an email link signs in with (store writes only), or null when the user has a second factor (a link must not bypass it). */
+async function sessionAfterLink(services: Services, guard: typeof TwoFactorGuard, caller: Caller, userId: string): Promise<{ user: UserRecord; issued: IssuedSession } | null> {
   const user = await services.store.users.findById(userId);
   if (!user) throw catalogueError('tokenExpired');
   const state = await services.store.twoFactor.get(userId);
-  if (guard.availableMethods(user, state).length > 0) return undefined;
-  return completePasswordLogin(services, caller, user);
+  if (guard.availableMethods(user, state).length > 0) return null;
+  return { user, issued: await issueSession(services, caller, user) };
 }
 
 export function installAccountMethods(server: DdpServer, container: ServiceContainer, guard: () => Promise<TwoFactorGuard>, GuardClass: typeof TwoFactorGuard, revocations: RevocationWatcher): void {
@@ -90,11 +93,15 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
         // extends a session; a token removed or expired meanwhile gets nothing.
         const current = await services.store.loginTokens.find(caller.login.hashedToken);
         if (!current || current.userId !== userId || (current.expiresAt !== null && current.expiresAt.getTime() <= services.clock.now())) throw catalogueError('tokenExpired');
-        const issued = await issueLoginToken(services, userId, current.expiresAt);
         const old = caller.login.hashedToken;
+        // The new token in, the old one out, as one change: a failure leaves the old one working.
+        const { issued, removed } = await services.store.transaction(async () => {
+          const issued = await issueLoginToken(services, userId, current.expiresAt);
+          return { issued, removed: await services.store.loginTokens.remove(old) };
+        });
         await caller.setUser(userId, { userId, hashedToken: issued.hashedToken, kind: 'session', bypassTwoFactor: false });
         // The old token stops working: connections still using it are logged out.
-        if (await services.store.loginTokens.remove(old)) await revocations.revoked();
+        if (removed) await revocations.revoked();
         return { id: userId, token: issued.token, tokenExpires: issued.expiresAt ?? NEVER_EXPIRES, type: 'resume' } satisfies LoginResult;
       },
     },
@@ -117,21 +124,26 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
         const digest = passwordToDigest(options.password);
         await enforcePasswordPolicy(passwordPolicyOf(services.options), policyInput(options.password));
         let user;
+        let session: IssuedSession | undefined;
+        const caller = callerOf(this);
         try {
+          // The account, its audit entry and its first session: all stored, or none.
           user = await createUserRecord({ store: services.store, hasher: services.hasher, clock: services.clock }, {
             username: options.username,
             passwordDigest: digest,
             ...(options.email === undefined ? {} : { email: options.email }),
             ...(options.profile === undefined ? {} : { profile: options.profile }),
+          }, async (created) => {
+            await audit(services, 'user.created', created.id, caller, { via: 'signup' });
+            session = await issueSession(services, caller, created);
           });
         } catch (err) {
           if (err instanceof AdminError) throw catalogueError(err.code === 'username-taken' ? 'usernameTaken' : 'emailTaken');
           if (err instanceof ValidationError) throw catalogueError('invalidAccountField', err.message);
           throw err;
         }
-        await audit(services, 'user.created', user.id, callerOf(this), { via: 'signup' });
         if (options.email !== undefined) await sendVerificationEmail(services, user).catch((err: unknown) => services.logger.warn({ userId: user.id, err: String(err) }, 'could not send the verification email after sign-up'));
-        return completePasswordLogin(services, callerOf(this), user);
+        return startSession(caller, user, session as IssuedSession);
       },
     },
 
@@ -150,10 +162,15 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
       params: [TOKEN],
       async handler(token: string) {
         const services = await svc();
-        const userId = await consumeVerificationToken(services, token);
-        await audit(services, 'email.verified', userId, callerOf(this));
+        const caller = callerOf(this);
+        // The link spent, the address verified, the audit entry and the session: all or none.
+        const { userId, session } = await services.store.transaction(async () => {
+          const id = await consumeVerificationToken(services, token);
+          await audit(services, 'email.verified', id, caller);
+          return { userId: id, session: await sessionAfterLink(services, GuardClass, caller, id) };
+        });
         services.userEvents.changed(userId);
-        return loginAfterLink(services, GuardClass, callerOf(this), userId);
+        return session ? startSession(caller, session.user, session.issued) : undefined;
       },
     },
 
@@ -174,8 +191,10 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
           throw err;
         });
         await enforcePasswordPolicy(passwordPolicyOf(services.options), policyInput(newPassword));
-        await setPasswordDigest(services, revocations, userId, passwordToDigest(newPassword), hashedToken);
-        await audit(services, 'password.changed', userId, caller);
+        // Hashed before the transaction: bcrypt must not hold the store for other callers.
+        const hash = await services.hasher.hash(passwordToDigest(newPassword));
+        await services.store.transaction(() => storePassword(services, caller, 'password.changed', userId, hash, hashedToken));
+        await revocations.revoked();
         return { passwordChanged: true };
       },
     },
@@ -204,10 +223,17 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
         const digest = passwordToDigest(newPassword);
         // Before the token is consumed: a refused password leaves the link usable for a better one.
         await enforcePasswordPolicy(passwordPolicyOf(services.options), policyInput(newPassword));
-        const userId = await consumeResetToken(services, token);
-        await setPasswordDigest(services, revocations, userId, digest, null);
-        await audit(services, 'password.reset', userId, callerOf(this));
-        return loginAfterLink(services, GuardClass, callerOf(this), userId);
+        const caller = callerOf(this);
+        const hash = await services.hasher.hash(digest);
+        // The link spent, the password set, other sessions ended, the audit entry and the new
+        // session: all or none, so a failure leaves the link usable for a retry.
+        const session = await services.store.transaction(async () => {
+          const userId = await consumeResetToken(services, token);
+          await storePassword(services, caller, 'password.reset', userId, hash, null);
+          return sessionAfterLink(services, GuardClass, caller, userId);
+        });
+        await revocations.revoked();
+        return session ? startSession(caller, session.user, session.issued) : undefined;
       },
     },
   });

@@ -9,7 +9,7 @@ import type { Caller, LoginState } from '../calls/caller.js';
 import type { Services } from '../services/services.js';
 import type { UserRecord } from '../storage/contract.js';
 import type { TwoFactorGuard } from '../two-factor/guard.js';
-import { rememberClient } from '../two-factor/trust.js';
+import { trustMark } from '../two-factor/trust.js';
 import { passwordDigest } from '../security/password-hasher.js';
 import { PasswordBlockedError } from '../accounts/password-checks.js';
 import { authenticateToken, issueLoginToken, NEVER_EXPIRES, type LoginResult } from '../accounts/tokens.js';
@@ -82,11 +82,43 @@ export async function verifyPassword(guard: TwoFactorGuard, caller: Caller, user
 }
 
 /** Log the caller in as `user` with a fresh session token. */
-export async function completePasswordLogin(services: Services, caller: Caller, user: UserRecord): Promise<LoginResult> {
-  const issued = await issueLoginToken(services, user.id);
+/** A new session's token, stored, and the trust mark stored on it (if any). */
+export interface IssuedSession {
+  token: string;
+  hashedToken: string;
+  expiresAt: Date | null;
+  trustUntil: Date | null;
+}
+
+/**
+ * Stores a new session for `user` (its token, and with `trusted` the trust mark of this client)
+ * as one transaction, or as part of the caller's. The connection is not logged in yet: see
+ * {@link startSession}, called once the writes are committed.
+ */
+export async function issueSession(services: Services, caller: Caller, user: UserRecord, trusted = false): Promise<IssuedSession> {
+  return services.store.transaction(async () => {
+    const issued = await issueLoginToken(services, user.id);
+    const mark = trusted ? trustMark(services, caller) : null;
+    if (mark) await services.store.loginTokens.setTrust(issued.hashedToken, mark);
+    return { ...issued, trustUntil: mark?.until ?? null };
+  });
+}
+
+/** Logs the connection in with a session stored by {@link issueSession}. */
+export async function startSession(caller: Caller, user: UserRecord, issued: IssuedSession): Promise<LoginResult> {
   const login: LoginState = { userId: user.id, hashedToken: issued.hashedToken, kind: 'session', bypassTwoFactor: false };
   await caller.setUser(user.id, login);
+  if (issued.trustUntil) caller.twoFactorTrust = { hashedToken: issued.hashedToken, until: issued.trustUntil.getTime() };
   return { id: user.id, token: issued.token, tokenExpires: issued.expiresAt ?? NEVER_EXPIRES, type: 'password' };
+}
+
+/**
+ * Signs the connection in as `user` with a new session token; with `trusted`, the code just
+ * checked also vouches for this client on the new token. The store writes are one transaction
+ * and the connection is logged in only once they are done: a failure leaves no session at all.
+ */
+export async function completePasswordLogin(services: Services, caller: Caller, user: UserRecord, trusted = false): Promise<LoginResult> {
+  return startSession(caller, user, await issueSession(services, caller, user, trusted));
 }
 
 export async function login(deps: LoginDeps, caller: Caller, request: unknown): Promise<LoginResult> {
@@ -121,13 +153,11 @@ export async function login(deps: LoginDeps, caller: Caller, request: unknown): 
     ...(method === undefined ? {} : { method }),
     ...(emailOrUsername === undefined ? {} : { emailOrUsername }),
   });
-  const result = await completePasswordLogin(services, caller, user);
   // One code per sign-in: the code just checked also vouches for this client on the new
   // token, under the trust rules of any check (same fingerprint, this token only, for
   // trustedClientMs; disableRememberMe methods still ask), so the first guarded call does not
   // ask again for the code the app still shows (which the replay rule would refuse).
-  if (verified === 'code') await rememberClient(services, caller);
-  return result;
+  return completePasswordLogin(services, caller, user, verified === 'code');
 }
 
 async function resume(services: Services, caller: Caller, token: unknown): Promise<LoginResult> {

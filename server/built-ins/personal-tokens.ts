@@ -49,13 +49,17 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
         const services = await svc();
         const userId = userIdOf(this.userId);
         const token = randomToken(32);
+        const caller = callerOf(this);
         try {
-          await services.store.personalTokens.insert({ hashedToken: hashToken(token), userId, name: tokenName, bypassTwoFactor: bypassTwoFactor === true, createdAt: new Date(services.clock.now()), lastUsedAt: null });
+          // The token and its audit entry, or neither: a failure never uses the name up.
+          await services.store.transaction(async () => {
+            await services.store.personalTokens.insert({ hashedToken: hashToken(token), userId, name: tokenName, bypassTwoFactor: bypassTwoFactor === true, createdAt: new Date(services.clock.now()), lastUsedAt: null });
+            await audit(services, 'token.created', userId, caller, { name: tokenName, bypassTwoFactor: bypassTwoFactor === true });
+          });
         } catch (err) {
           if (err instanceof StoreConflictError && err.field === 'name') throw catalogueError('tokenNameTaken');
           throw err;
         }
-        await audit(services, 'token.created', userId, callerOf(this), { name: tokenName, bypassTwoFactor: bypassTwoFactor === true });
         return token;
       },
     },
@@ -69,9 +73,11 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
         const userId = userIdOf(this.userId);
         await existingToken(services, userId, tokenName);
         const token = randomToken(32);
-        await services.store.personalTokens.replace(userId, tokenName, hashToken(token), new Date(services.clock.now()));
+        await services.store.transaction(async () => {
+          if (!(await services.store.personalTokens.replace(userId, tokenName, hashToken(token), new Date(services.clock.now())))) throw tokenMissing();
+          await audit(services, 'token.regenerated', userId, callerOf(this), { name: tokenName });
+        });
         await revocations.revoked();
-        await audit(services, 'token.regenerated', userId, callerOf(this), { name: tokenName });
         return token;
       },
     },
@@ -84,9 +90,11 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
         const services = await svc();
         const userId = userIdOf(this.userId);
         await existingToken(services, userId, tokenName);
-        if (!(await services.store.personalTokens.remove(userId, tokenName))) throw tokenMissing();
+        await services.store.transaction(async () => {
+          if (!(await services.store.personalTokens.remove(userId, tokenName))) throw tokenMissing();
+          await audit(services, 'token.removed', userId, callerOf(this), { name: tokenName });
+        });
         await revocations.revoked();
-        await audit(services, 'token.removed', userId, callerOf(this), { name: tokenName });
         return true;
       },
     },

@@ -68,8 +68,10 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         const state = await services.store.twoFactor.get(user.id);
         if (state.totpEnabled) throw catalogueError('totpAlreadyEnabled');
         const secret = generateTotpSecret();
-        await services.store.twoFactor.setPendingTotpSecret(user.id, services.totpBox.seal(secret, user.id));
-        await audit(services, 'totp.enrolment-started', user.id, caller);
+        await services.store.transaction(async () => {
+          await services.store.twoFactor.setPendingTotpSecret(user.id, services.totpBox.seal(secret, user.id));
+          await audit(services, 'totp.enrolment-started', user.id, caller);
+        });
         return { secret, url: totpKeyUri({ secret, accountName: user.emails[0]?.address ?? user.username, issuer: services.options.totpIssuer }) };
       },
     },
@@ -95,13 +97,17 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         });
         const step = confirmed.step as number;
         const { codes, hashes } = newBackupCodes(services);
-        if (!(await services.store.twoFactor.enableTotp(user.id, hashes))) throw catalogueError('totpAlreadyEnabled');
-        // The confirming code is spent too: it cannot be replayed against the guard.
-        await services.store.twoFactor.recordTotpStep(user.id, step);
         const keep = caller.login?.kind === 'session' ? caller.login.hashedToken : null;
-        await services.store.loginTokens.removeForUser(user.id, keep ?? undefined);
+        // TOTP on with its backup codes, the confirming code spent, the other sessions ended
+        // and the audit entry: all of it or, on a failure, none (the next code can finish).
+        await services.store.transaction(async () => {
+          if (!(await services.store.twoFactor.enableTotp(user.id, hashes))) throw catalogueError('totpAlreadyEnabled');
+          // The confirming code is spent too: it cannot be replayed against the guard.
+          await services.store.twoFactor.recordTotpStep(user.id, step);
+          await services.store.loginTokens.removeForUser(user.id, keep ?? undefined);
+          await audit(services, 'totp.enabled', user.id, caller);
+        });
         await revocations.revoked();
-        await audit(services, 'totp.enabled', user.id, caller);
         services.userEvents.changed(user.id);
         return { codes };
       },
@@ -114,8 +120,10 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         const services = await svc();
         const caller = callerOf(this);
         const user = await totpUserWithCode(services, caller, code);
-        await services.store.twoFactor.disableTotp(user.id);
-        await audit(services, 'totp.disabled', user.id, caller);
+        await services.store.transaction(async () => {
+          await services.store.twoFactor.disableTotp(user.id);
+          await audit(services, 'totp.disabled', user.id, caller);
+        });
         services.userEvents.changed(user.id);
         return true;
       },
@@ -129,8 +137,10 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         const caller = callerOf(this);
         const user = await totpUserWithCode(services, caller, code);
         const { codes, hashes } = newBackupCodes(services);
-        await services.store.twoFactor.replaceBackupCodes(user.id, hashes);
-        await audit(services, 'totp.backup-codes-regenerated', user.id, caller);
+        await services.store.transaction(async () => {
+          await services.store.twoFactor.replaceBackupCodes(user.id, hashes);
+          await audit(services, 'totp.backup-codes-regenerated', user.id, caller);
+        });
         return { codes };
       },
     },
@@ -156,8 +166,10 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         const caller = callerOf(this);
         const user = await currentUser(services, caller);
         if (verifiedAddresses(user).length === 0) throw catalogueError('emailNotVerified');
-        await services.store.twoFactor.setEmailEnabled(user.id, true);
-        await audit(services, 'email-2fa.enabled', user.id, caller);
+        await services.store.transaction(async () => {
+          await services.store.twoFactor.setEmailEnabled(user.id, true);
+          await audit(services, 'email-2fa.enabled', user.id, caller);
+        });
         services.userEvents.changed(user.id);
         return true;
       },
@@ -172,9 +184,11 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         const services = await svc();
         const caller = callerOf(this);
         const user = await currentUser(services, caller);
-        await services.store.twoFactor.setEmailEnabled(user.id, false);
-        await services.store.codes.removeForUser(user.id, 'email-2fa');
-        await audit(services, 'email-2fa.disabled', user.id, caller);
+        await services.store.transaction(async () => {
+          await services.store.twoFactor.setEmailEnabled(user.id, false);
+          await services.store.codes.removeForUser(user.id, 'email-2fa');
+          await audit(services, 'email-2fa.disabled', user.id, caller);
+        });
         services.userEvents.changed(user.id);
         return true;
       },

@@ -8,6 +8,7 @@
  * - the operations marked ATOMIC are single-use or compare-and-set operations that stay
  *   correct when called concurrently (the 2FA guard relies on them instead of doing
  *   read-modify-write itself);
+ * - `transaction(fn)` makes several operations one: all of them or none;
  * - writes that reference a user who does not exist throw `StoreNotFoundError`;
  * - a busy or unreachable database throws `StoreUnavailableError`.
  *
@@ -367,6 +368,14 @@ export interface Store {
   knownAddresses: KnownAddressStore;
   revocations: RevocationStore;
   audit: AuditStore;
+  /**
+   * Runs `fn` as one transaction: the store calls it makes (found through the async context,
+   * so `fn` takes no argument; wrappers of the store join too) take effect all when it resolves,
+   * none when it throws (rethrown). Nested: part of the outer one. Keep `fn` to store calls
+   * (memory and SQLite make other callers wait meanwhile), never a write that must survive a
+   * failure (a failed attempt), and let store errors propagate (PostgreSQL cannot go on).
+   */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Resolves when the store answers; throws StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   /** Releases the database; the store is unusable afterwards. */

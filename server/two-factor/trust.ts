@@ -55,6 +55,12 @@ export function trustedFromMemory(services: Services, caller: Caller, options: T
   return undefined;
 }
 
+/** The trust mark a successful check earns this client now, or null when trust is off. */
+export function trustMark(services: Services, caller: Caller): { fingerprint: string; until: Date } | null {
+  if (services.options.trustedClientMs === 0) return null;
+  return { fingerprint: fingerprint(services, caller), until: new Date(services.clock.now() + services.options.trustedClientMs) };
+}
+
 /** Remember a successful check for this client on its session token. */
 export async function rememberClient(services: Services, caller: Caller): Promise<void> {
   const login = caller.login;

@@ -58,11 +58,14 @@ describe('accounts: bcrypt runs off the event loop', function () {
     for (const out of results) expect(out.result?.type, JSON.stringify(out.error)).to.equal('password');
 
     const maxEcho = latencies.reduce((a, b) => Math.max(a, b), 0);
-    const report = `bcrypt ${bcryptMs.toFixed(1)} ms, ${LOGINS} logins in ${loginsMs.toFixed(0)} ms, ${latencies.length} echoes meanwhile, slowest ${maxEcho.toFixed(1)} ms`;
+    // The 90th percentile, not the maximum: on a busy 2-core machine the scheduler can stall
+    // this process once for longer than a comparison; bcrypt on the loop would delay most echoes.
+    const p90Echo = [...latencies].sort((a, b) => a - b)[Math.floor(latencies.length * 0.9)]!;
+    const report = `bcrypt ${bcryptMs.toFixed(1)} ms, ${LOGINS} logins in ${loginsMs.toFixed(0)} ms, ${latencies.length} echoes meanwhile, p90 ${p90Echo.toFixed(1)} ms, slowest ${maxEcho.toFixed(1)} ms`;
     // The logins really did run for a while, and echoes kept being answered throughout.
     expect(loginsMs, report).to.be.above(2 * bcryptMs);
     expect(latencies.length, report).to.be.at.least(10);
     // On the event loop, one echo would wait behind most of the 20 comparisons.
-    expect(maxEcho, report).to.be.below(5 * bcryptMs);
+    expect(p90Echo, report).to.be.below(5 * bcryptMs);
   });
 });

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createPasswordHasher, passwordDigest } from '../../server/security/password-hasher.js';
 import { WORKER_NICE, WORKER_THREAD_NAME } from '../../server/security/password-worker.js';
+import { skipBecause } from '../helpers/skip.js';
 
 /** Threads of this process named `name`, with their nice values (from /proc). */
 function threadsNamed(name: string): Map<number, number> {
@@ -20,7 +21,7 @@ function threadsNamed(name: string): Map<number, number> {
 
 describe('accounts: bcrypt worker threads can be found and placed', function () {
   before(function () {
-    if (!existsSync('/proc/thread-self')) this.skip(); // thread names come from /proc (Linux)
+    if (!existsSync('/proc/thread-self')) skipBecause(this, 'thread names come from /proc/thread-self, which this system lacks (Linux only)');
   });
 
   it(`names each worker thread '${WORKER_THREAD_NAME}' and runs it at nice ${WORKER_NICE}, leaving the event loop's priority alone`, async () => {

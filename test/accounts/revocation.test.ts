@@ -16,6 +16,7 @@ import { createUserRecord } from '../../server/accounts/admin.js';
 import { cleanEnv, killChild, runCli, startServe, type ServeProcess } from '../cli/helpers.js';
 import { passwordAnswer, startFixture, stopFixtures, totpAnswer, type Fixture } from '../two-factor/fixture.js';
 import { closeAllClients, TestClient, type Msg } from '../two-factor/client.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -141,8 +142,7 @@ describe('accounts: revoking a token ends the connections that use it', function
         await probe.connect();
         await probe.end();
       } catch (err) {
-        console.warn(`    PostgreSQL does not answer at ${PG_URL} (${(err as Error).message}): skipping the PostgreSQL revocation test`);
-        this.skip();
+        skipBecause(this, `PostgreSQL does not answer at ${PG_URL} (${(err as Error).message})`);
       }
     });
     afterEach(async () => {

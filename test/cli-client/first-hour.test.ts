@@ -9,6 +9,7 @@
 import { expect } from 'chai';
 import { generateTotpCode } from '../../server/two-factor/totp.js';
 import { addUser, enrolTotp, hasScriptPty, killChildren, PASSWORD, runCli, runInProcess, runInTerminal, startTestServer, type TerminalRun, type TestServer } from './support.js';
+import { skipBecause } from '../helpers/skip.js';
 
 function exitOf(run: TerminalRun): Promise<number | null> {
   return Promise.race([run.exited, new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`no exit; terminal: ${run.output()}`)), 8_000))]);
@@ -74,7 +75,7 @@ describe('cli: the first hour with call and shell', function () {
 
   describe('in a terminal', function () {
     before(function () {
-      if (!hasScriptPty()) this.skip(); // util-linux `script` is needed for a pseudo-terminal
+      if (!hasScriptPty()) skipBecause(this, 'util-linux `script` is needed for a pseudo-terminal, and is missing');
     });
 
     it('call without --password asks for it without echo', async () => {

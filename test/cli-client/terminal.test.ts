@@ -5,12 +5,13 @@
 import { expect } from 'chai';
 import { generateTotpCode } from '../../server/two-factor/totp.js';
 import { addUser, enrolTotp, hasScriptPty, killChildren, PASSWORD, runInTerminal, startTestServer, type TestServer } from './support.js';
+import { skipBecause } from '../helpers/skip.js';
 
 describe('cli: prompts in a terminal', function () {
   let t: TestServer;
 
   before(async function () {
-    if (!hasScriptPty()) this.skip(); // util-linux `script` is needed for a pseudo-terminal
+    if (!hasScriptPty()) skipBecause(this, 'util-linux `script` is needed for a pseudo-terminal, and is missing');
     t = await startTestServer();
     for (const name of ['carol', 'dave', 'erin']) await addUser(t.server, name);
   });

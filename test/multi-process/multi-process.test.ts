@@ -32,6 +32,7 @@ import {
   wrongTotp,
   type Login,
 } from './support.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const ROOM_STREAM = 'stream-room-messages';
 const USERS = ['erin', 'alice', 'dave', 'carol', 'frank', 'gina', 'hank', 'ivan', 'lou', 'mona', 'nell'];
@@ -68,13 +69,14 @@ describe('several processes on one PostgreSQL and one Redis', function () {
   }
 
   before(async function () {
+    // Two servers and eight CLI processes starting at once: minutes, not seconds, on a busy machine.
+    this.timeout(180_000);
     const problems = [
       await pgProblem().then((p) => (p === null ? null : `PostgreSQL does not answer at ${PG_URL} (${p})`)),
       await redisProblem().then((p) => (p === null ? null : `Redis does not answer at ${REDIS_URL} (${p})`)),
     ].filter((p): p is string => p !== null);
     if (problems.length > 0) {
-      console.warn(`    ${problems.join('; ')}: skipping the multi-process tests`);
-      this.skip();
+      skipBecause(this, problems.join('; '));
     }
     cluster = new Cluster();
     // Started together: both migrate the fresh schema at the same moment.

@@ -10,6 +10,7 @@ import { loadServeConfig } from '../../cli/config.js';
 import { CliError } from '../../cli/exit-status.js';
 import { createServer, OptionError, resolveOptions, silentLogger } from '../../server/index.js';
 import { REDIS_URL, redisProblem } from '../redis/helpers.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const BASE = { logger: silentLogger, db: 'memory', secret: '3c'.repeat(32), bcryptCost: 4, passwordWorkers: 1, port: 0, host: '127.0.0.1' } as const;
 
@@ -64,8 +65,7 @@ describe('redisUrl (one process)', () => {
     before(async function () {
       const problem = await redisProblem();
       if (problem !== null) {
-        console.warn(`    Redis does not answer at ${REDIS_URL} (${problem}): skipping the redisUrl connection test`);
-        this.skip();
+        skipBecause(this, `Redis does not answer at ${REDIS_URL} (${problem})`);
       }
       admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     });

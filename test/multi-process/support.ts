@@ -140,16 +140,20 @@ export class Cluster {
     return proc;
   }
 
-  /** `ddp-guard user add <name> --verified` on the shared database. */
+  /**
+   * `ddp-guard user add <name> --verified` on the shared database. A CLI process starts a Node
+   * runtime and migrates: with several started at once on a busy 2-core machine one took more
+   * than 20 s (seen in a loaded run), hence 60 s.
+   */
   async addUser(name: string): Promise<void> {
-    const result = await runCli(['user', 'add', name, '--email', `${name}@example.com`, '--password', passwordOf(name), '--verified', '--db', this.db], { cwd: this.cwd, env: this.env(), timeoutMs: 20_000 });
+    const result = await runCli(['user', 'add', name, '--email', `${name}@example.com`, '--password', passwordOf(name), '--verified', '--db', this.db], { cwd: this.cwd, env: this.env(), timeoutMs: 60_000 });
     expect(result.code, `user add ${name}: ${result.stderr}`).to.equal(0);
     expect(result.stdout).to.match(new RegExp(`Created user ${name} `));
   }
 
   /** Runs `ddp-guard <args> --db <the shared database>` to completion; fails the test unless it exits 0. */
   async cli(args: string[]): Promise<{ stdout: string; stderr: string }> {
-    const result = await runCli([...args, '--db', this.db], { cwd: this.cwd, env: this.env(), timeoutMs: 20_000 });
+    const result = await runCli([...args, '--db', this.db], { cwd: this.cwd, env: this.env(), timeoutMs: 60_000 });
     expect(result.code, `ddp-guard ${args.join(' ')}: ${result.stderr}`).to.equal(0);
     return result;
   }

@@ -4,7 +4,7 @@
  * read live state, and the options move or remove the endpoint.
  */
 import { expect } from 'chai';
-import { settle, startFixture, stopFixtures, totpAnswer, type Fixture } from '../two-factor/fixture.js';
+import { startFixture, stopFixtures, totpAnswer, type Fixture } from '../two-factor/fixture.js';
 import { closeClients, RawClient } from '../helpers/raw-client.js';
 import { startServer, stopServers, TEST_SERVER_DEFAULTS } from '../helpers/server.js';
 import { createServer, OptionError } from '../../server/index.js';
@@ -85,8 +85,8 @@ describe('observability: metrics', () => {
       const { client } = await fx.login('carol');
       await fx.services.store.twoFactor.setEmailEnabled(userId, true);
       fx.sink.rejectAll = true;
+      // The guard awaits the refused delivery (and counts it) before it answers.
       await client.fails('app.echo');
-      await settle();
       const m = await scrape(metricsUrl);
       expect(sample(m, 'ddp_guard_emails_total', { outcome: 'failed' })).to.equal(1);
       expect(sample(m, 'ddp_guard_emails_total', { outcome: 'sent' })).to.equal(0);
@@ -126,7 +126,7 @@ describe('observability: metrics', () => {
       const client = await RawClient.handshake(server.url);
       client.send({ msg: 'sub', id: 's1', name: 'things', params: [] });
       await client.waitFor((msg) => msg.msg === 'ready');
-      await settle(60); // event-loop samples
+      await new Promise((resolve) => setTimeout(resolve, 60)); // event-loop samples
       const m = await scrape(`${httpBase(server.url)}/metrics`);
       expect(sample(m, 'ddp_guard_subscriptions')).to.equal(1);
       expect(sample(m, 'ddp_guard_methods_in_flight')).to.equal(0);

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { skipBecause } from '../helpers/skip.js';
 
 /** The Redis the tests use (local here and in CI). */
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -43,8 +44,7 @@ export async function redisProblem(): Promise<string | null> {
 export async function skipWithoutRedis(ctx: Mocha.Context): Promise<void> {
   const problem = await redisProblem();
   if (problem === null) return;
-  console.warn(`    Redis does not answer at ${REDIS_URL} (${problem}): skipping the Redis tests`);
-  ctx.skip();
+  skipBecause(ctx, `Redis does not answer at ${REDIS_URL} (${problem})`);
 }
 
 /** A key or channel prefix no other run uses. */

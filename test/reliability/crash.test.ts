@@ -18,6 +18,7 @@ import { cleanEnv, killChild, startServe, type ServeProcess } from '../cli/helpe
 import { closeAllClients, TestClient, type Msg } from '../two-factor/client.js';
 import { generateTotpCode } from '../../server/two-factor/totp.js';
 import { sha256Hex } from '../../server/security/crypto.js';
+import { eventually } from './support.js';
 
 const PASSWORD = 'a long enough password';
 
@@ -51,11 +52,15 @@ describe('reliability: the server process killed', function () {
     dir = mkdtempSync(path.join(tmpdir(), 'ddp-guard-crash-'));
     mkdirSync(path.join(dir, 'app'));
     writeFileSync(path.join(dir, 'app', 'package.json'), '{"type": "module"}\n');
-    writeFileSync(path.join(dir, 'app', 'slow.js'), `export default (server) => {
+    // A method that runs until the test creates a file: the test decides when it ends, and
+    // knows when it started (a line on stderr), instead of guessing with sleeps.
+    writeFileSync(path.join(dir, 'app', 'slow.js'), `import { existsSync } from 'node:fs';
+export default (server) => {
   server.methods({
-    async 'fixture.slow'(ms) {
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      return { slept: ms };
+    async 'fixture.held'(file) {
+      console.error('fixture.held started');
+      while (!existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 10));
+      return { released: true };
     },
   });
 };\n`);
@@ -161,15 +166,19 @@ describe('reliability: the server process killed', function () {
     const p = await serve(path.join(dir, 'term.sqlite'));
     const client = await TestClient.connect(p.url);
     const other = await TestClient.connect(p.url);
-    const slow = client.call('fixture.slow', 1500);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const release = path.join(dir, 'term.release');
+    const slow = client.call('fixture.held', release);
+    await eventually(() => p.stderr().includes('fixture.held started'), 20_000, 'the held method to start');
     const t0 = Date.now();
     p.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const refused = await other.call('fixture.slow', 10);
+    await eventually(() => p.stderr().includes('SIGTERM received, shutting down'), 20_000, 'the shutdown to begin');
+    const refused = await other.call('fixture.held', release);
     expect(refused.msg.error, JSON.stringify(refused.msg)).to.deep.include({ error: 503, reason: 'Server shutting down' });
+    // Still waiting for the method in flight: let it end now.
+    expect(p.child.exitCode).to.equal(null);
+    writeFileSync(release, '');
     const { msg } = await slow;
-    expect(msg.result).to.deep.equal({ slept: 1500 });
+    expect(msg.result).to.deep.equal({ released: true });
     expect(await client.closed).to.equal(1001);
     expect(await other.closed).to.equal(1001);
     expect(await p.exited).to.equal(0);

@@ -20,6 +20,9 @@ describe('reliability: a client that disconnects in the middle of things', funct
   let release: Gate;
   let started: Gate;
   let publicationGate: Gate;
+  let lateFinished: Gate;
+  /** What the late publication saw when it went on after the client left. */
+  let late: { stoppedBeforeAdd: boolean | null; stopsAfterOnStop: number | null };
   let stopped: number;
   let finished: number;
   const rejections: unknown[] = [];
@@ -38,6 +41,8 @@ describe('reliability: a client that disconnects in the middle of things', funct
     release = gate();
     started = gate();
     publicationGate = gate();
+    lateFinished = gate();
+    late = { stoppedBeforeAdd: null, stopsAfterOnStop: null };
     stopped = 0;
     finished = 0;
     rejections.length = 0;
@@ -76,9 +81,14 @@ describe('reliability: a client that disconnects in the middle of things', funct
       });
       s.publish('late', async function () {
         await publicationGate.promise;
-        this.added('late', 'x', { a: 1 });
+        // Whether the server already ended it: added() must then be dropped, not sent.
+        const before = stopped;
         this.onStop(() => stopped++);
+        late.stoppedBeforeAdd = stopped > before;
+        this.added('late', 'x', { a: 1 });
         this.ready();
+        late.stopsAfterOnStop = stopped;
+        lateFinished.open();
       });
     });
   });
@@ -124,15 +134,29 @@ describe('reliability: a client that disconnects in the middle of things', funct
     });
   }
 
-  it('a publication still starting when the client leaves: nothing is added after, its onStop runs', async () => {
+  it('a publication still starting when the client leaves: it is ended before it goes on, its onStop runs at once, its added() is dropped', async () => {
+    // A second client on the same publication, that stays: it gets the document, so the
+    // publication does add when its client is there (the check below can fail).
+    const stays = await RawClient.handshake(server.url);
     const client = await RawClient.handshake(server.url);
     client.send({ msg: 'sub', id: 'late', name: 'late', params: [] });
     await eventually(() => server.stats().subscriptions === 1, 2000, 'the subscription');
     client.terminate();
     await client.closed;
-    await eventually(() => server.stats().sessions === 0, 2000, 'the session to end');
+    await eventually(() => server.stats().sessions === 1, 2000, 'the session to end');
     publicationGate.open();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await lateFinished.promise;
+    expect(late, 'the subscription was already stopped; onStop registered then ran at once').to.deep.equal({ stoppedBeforeAdd: true, stopsAfterOnStop: 1 });
+    expect(server.stats(), 'nothing was added for the session that left').to.include({ subscriptions: 0, documents: 0 });
+    // The same publication for a client that stayed does add and send its document.
+    lateFinished = gate();
+    stays.send({ msg: 'sub', id: 'late2', name: 'late', params: [] });
+    await stays.waitFor((m) => m.msg === 'added' && m.collection === 'late' && m.id === 'x');
+    await lateFinished.promise;
+    expect(late.stoppedBeforeAdd).to.equal(false);
+    expect(server.stats()).to.include({ subscriptions: 1, documents: 1 });
+    stays.close();
+    await stays.closed;
     await statsBackToZero(server);
     noErrors();
   });

@@ -4,7 +4,8 @@
  * nothing is rejected unhandled, no internal error is logged, and a well-behaved client on
  * another connection keeps getting the right answers. `npm run fuzz` runs 10⁶ frames.
  *
- * The seed is printed; `FUZZ_SEED=<n>` replays a run.
+ * The seed is printed before the run and in the message of any failure of it;
+ * `FUZZ_SEED=<n> npm run test:file -- dist/test/reliability/fuzz.test.js` replays that run.
  */
 import { expect } from 'chai';
 import { startServer, stopServers, captureLogger } from '../helpers/server.js';
@@ -41,7 +42,18 @@ describe('reliability: fuzzing the wire (100 000 frames)', function () {
   });
 
   it('answers every frame as documented, never crashes, and keeps serving a normal client', async () => {
-    const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : (Date.now() % 2 ** 31);
+    const seed = fuzzSeed(process.env.FUZZ_SEED);
+    console.log(`      seed ${seed} (FUZZ_SEED=${seed} replays this run)`);
+    try {
+      await fuzzRun(seed);
+    } catch (err) {
+      // Whatever failed (a mismatch, the CPU budget, a log line, a leak), the seed goes with it.
+      if (err instanceof Error) err.message = `FUZZ_SEED=${seed} replays this run.\n${err.message}`;
+      throw err;
+    }
+  });
+
+  async function fuzzRun(seed: number): Promise<void> {
     const logs = captureLogger();
     const server = await startServer({ ...FUZZ_SERVER_OPTIONS, logger: logs.logger }, installFuzzApp);
     await createNormalUser(server);
@@ -76,5 +88,13 @@ describe('reliability: fuzzing the wire (100 000 frames)', function () {
     const deadline = Date.now() + 5000;
     while (server.stats().sockets > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(server.stats()).to.deep.include({ sockets: 0, sessions: 0, methodsInFlight: 0, queuedMessages: 0, subscriptions: 0, documents: 0, timers: 0 });
-  });
+  }
 });
+
+/** The seed `FUZZ_SEED` names (a non-negative integer), or a fresh one. */
+export function fuzzSeed(env: string | undefined): number {
+  if (env === undefined || env === '') return Date.now() % 2 ** 31;
+  const seed = Number(env);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`FUZZ_SEED must be a non-negative integer, got ${JSON.stringify(env)}`);
+  return seed;
+}

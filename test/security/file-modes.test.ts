@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { createServer, silentLogger } from '../../server/index.js';
 import { createUserRecord } from '../../server/accounts/admin.js';
 import { TestClient, closeAllClients } from '../two-factor/client.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const mode = (file: string): string => (statSync(file).mode & 0o777).toString(8);
 
@@ -17,7 +18,7 @@ describe('security: files are created readable by their owner only', function ()
   this.timeout(20_000);
   let dir: string;
   before(function () {
-    if (process.platform === 'win32') this.skip();
+    if (process.platform === 'win32') skipBecause(this, 'POSIX file modes do not exist on Windows');
   });
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'ddp-guard-modes-'));

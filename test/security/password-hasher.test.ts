@@ -115,11 +115,13 @@ describe('accounts/password-hasher', () => {
       const pooled = await measureLoop(() => Promise.all(Array.from({ length: 10 }, () => h.hash(right))));
       const total = performance.now() - started;
 
-      const report = `setImmediate max ${pooled.maxImmediate.toFixed(1)} ms, loop delay max ${pooled.maxDelay.toFixed(1)} ms, one bcrypt ${oneHash.toFixed(1)} ms`;
+      const report = `setImmediate p90 ${pooled.p90Immediate.toFixed(1)} ms (max ${pooled.maxImmediate.toFixed(1)}), loop delay p90 ${pooled.p90Delay.toFixed(1)} ms (max ${pooled.maxDelay.toFixed(1)}), one bcrypt ${oneHash.toFixed(1)} ms`;
       expect(total, 'the hashes really ran during the measurement').to.be.greaterThan(oneHash * 5);
       expect(pooled.probes, report).to.be.greaterThan(20);
-      expect(pooled.maxImmediate, report).to.be.lessThan(oneHash / 3);
-      expect(pooled.maxDelay, report).to.be.lessThan(oneHash / 3);
+      // The 90th percentiles, not the maxima: a busy machine may stall this process once for
+      // as long as a hash; hashing on the loop would delay most probes (the control above).
+      expect(pooled.p90Immediate, report).to.be.lessThan(oneHash / 3);
+      expect(pooled.p90Delay, report).to.be.lessThan(oneHash / 3);
     } finally {
       await h.close();
     }
@@ -131,13 +133,15 @@ describe('accounts/password-hasher', () => {
  * the loop delay histogram. Probing (rather than spinning) lets the main thread sleep, so
  * other processes on a busy CI machine add little noise.
  */
-async function measureLoop(work: () => Promise<unknown>): Promise<{ maxImmediate: number; maxDelay: number; probes: number }> {
+async function measureLoop(work: () => Promise<unknown>): Promise<{ maxImmediate: number; p90Immediate: number; maxDelay: number; p90Delay: number; probes: number }> {
   let maxImmediate = 0;
   let probes = 0;
+  const waits: number[] = [];
   const timer = setInterval(() => {
     const asked = performance.now();
     setImmediate(() => {
       probes++;
+      waits.push(performance.now() - asked);
       maxImmediate = Math.max(maxImmediate, performance.now() - asked);
     });
   }, 10);
@@ -150,5 +154,7 @@ async function measureLoop(work: () => Promise<unknown>): Promise<{ maxImmediate
     histogram.disable();
     clearInterval(timer);
   }
-  return { maxImmediate, maxDelay: histogram.max / 1e6, probes };
+  const sorted = waits.sort((a, b) => a - b);
+  const p90Immediate = sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length * 0.9)]!;
+  return { maxImmediate, p90Immediate, maxDelay: histogram.max / 1e6, p90Delay: histogram.percentile(90) / 1e6, probes };
 }

@@ -12,7 +12,10 @@ describe('server: heartbeats and ping/pong', () => {
   describe('server pings', () => {
     let server: DdpServer;
     beforeEach(async () => {
-      server = await startServer({ heartbeatIntervalMs: 60, heartbeatTimeoutMs: 100 });
+      // The client answers on the same event loop as the server: on a busy machine a pong can
+      // take hundreds of ms to be read, so the timeout is wide (the silent cases just wait
+      // that long) while the interval stays short.
+      server = await startServer({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1500 });
     });
 
     it('pings an idle client and closes it with 4001 when it stays silent', async () => {
@@ -27,7 +30,7 @@ describe('server: heartbeats and ping/pong', () => {
     it('keeps a client that answers with pong', async () => {
       const client = await RawClient.handshake(server.url);
       for (let i = 0; i < 4; i++) {
-        await client.waitFor((m) => m.msg === 'ping', 1000);
+        await client.waitFor((m) => m.msg === 'ping', 5000);
         client.send({ msg: 'pong' });
       }
       expect(client.isClosed).to.equal(false);
@@ -38,7 +41,7 @@ describe('server: heartbeats and ping/pong', () => {
     it('counts any inbound message as a sign of life', async () => {
       const client = await RawClient.handshake(server.url);
       for (let i = 0; i < 4; i++) {
-        await client.waitFor((m) => m.msg === 'ping', 1000);
+        await client.waitFor((m) => m.msg === 'ping', 5000);
         client.send({ msg: 'ping', id: `life${i}` }); // not a pong
       }
       expect(client.isClosed).to.equal(false);

@@ -91,7 +91,7 @@ export function attemptContract(store: StoreGetter): void {
       expect((await store().attempts.get(a.id, 'totp', T0)).failures).to.equal(2);
     });
 
-    it('loses no count under 20 concurrent failures', async () => {
+    it('loses no count under 20 failures (started together; a real race only where the calls overlap: PostgreSQL, and SQLite in sqlite-race.test.ts)', async () => {
       const u = await makeUser(store(), 'gg');
       const policy = { ...POLICY, maxFailures: 100 };
       await Promise.all(Array.from({ length: 20 }, () => store().attempts.recordFailure(u.id, 'totp', T0, policy)));

@@ -45,7 +45,7 @@ export function twoFactorContract(store: StoreGetter): void {
       expect(await store().twoFactor.consumeBackupCode(u.id, 'b1')).to.equal(true);
     });
 
-    it('concurrent enables from one pending secret: exactly one wins', async () => {
+    it('enables from one pending secret: exactly one wins (started together; a real race only where the calls overlap: PostgreSQL, and SQLite in sqlite-race.test.ts)', async () => {
       const u = await makeUser(store(), 'cy');
       await store().twoFactor.setPendingTotpSecret(u.id, 'cipher');
       expect(await countWinners(20, () => store().twoFactor.enableTotp(u.id, ['b']))).to.equal(1);
@@ -77,7 +77,7 @@ export function twoFactorContract(store: StoreGetter): void {
       expect((await store().twoFactor.get(u.id)).lastTotpStep).to.equal(1001);
     });
 
-    it('20 concurrent uses of one TOTP step: exactly one accepted', async () => {
+    it('20 uses of one TOTP step: exactly one accepted (started together; a real race only where the calls overlap: PostgreSQL, and SQLite in sqlite-race.test.ts)', async () => {
       const u = await makeUser(store(), 'fox');
       expect(await countWinners(20, () => store().twoFactor.recordTotpStep(u.id, 56_000_000))).to.equal(1);
       expect((await store().twoFactor.get(u.id)).lastTotpStep).to.equal(56_000_000);
@@ -101,7 +101,7 @@ export function twoFactorContract(store: StoreGetter): void {
       expect((await store().twoFactor.get(u.id)).backupCodesRemaining).to.equal(2);
     });
 
-    it('20 concurrent uses of one backup code: exactly one accepted', async () => {
+    it('20 uses of one backup code: exactly one accepted (started together; a real race only where the calls overlap: PostgreSQL, and SQLite in sqlite-race.test.ts)', async () => {
       const u = await makeUser(store(), 'kit');
       await store().twoFactor.replaceBackupCodes(u.id, ['same', 'other']);
       expect(await countWinners(20, () => store().twoFactor.consumeBackupCode(u.id, 'same'))).to.equal(1);

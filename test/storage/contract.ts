@@ -1,5 +1,10 @@
 /**
  * The storage contract suite: every store runs exactly these tests.
+ *
+ * The "started together" tests fire many calls with `Promise.all` on one store object. The
+ * memory and SQLite stores finish each call synchronously, so there those calls run one after
+ * another and only check single use; the real races are in `sqlite-race.test.ts` (worker
+ * threads, one connection each, on one file) and `postgres.test.ts` (several pools).
  */
 import { expect } from 'chai';
 import type { Store } from '../../server/storage/contract.js';
@@ -10,6 +15,7 @@ import { revocationContract } from './contract-revocations.js';
 import { loginTokenContract, personalTokenContract } from './contract-tokens.js';
 import { twoFactorContract } from './contract-two-factor.js';
 import { userContract } from './contract-users.js';
+import { transactionContract } from './contract-transactions.js';
 import { rejection } from './helpers.js';
 
 /**
@@ -54,5 +60,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     attemptContract(store);
     revocationContract(store);
     auditContract(store);
+    transactionContract(store);
   });
 }

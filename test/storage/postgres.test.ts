@@ -14,6 +14,7 @@ import { openStore } from '../../server/storage/open.js';
 import { appliedPgMigrations, createPostgresStore, PG_MIGRATIONS } from '../../server/storage/postgres/index.js';
 import { storeContract } from './contract.js';
 import { at, countWinners, makeUser, rejection, T0 } from './helpers.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -40,8 +41,7 @@ describe('postgres', function () {
       await probe.connect();
       await probe.query('SELECT 1');
     } catch (err) {
-      console.warn(`    PostgreSQL does not answer at ${PG_URL} (${(err as Error).message}): skipping the PostgreSQL store tests`);
-      this.skip();
+      skipBecause(this, `PostgreSQL does not answer at ${PG_URL} (${(err as Error).message})`);
     } finally {
       await probe.end().catch(() => {});
     }

@@ -3,7 +3,7 @@
  * clear error (with nothing stored) when the SMTP server refuses.
  */
 import { expect } from 'chai';
-import { settle, startFixture, stopFixtures, type Fixture } from './fixture.js';
+import { mailsDelivered, startFixture, stopFixtures, type Fixture } from './fixture.js';
 import type { TestClient } from './client.js';
 
 const LIFETIME = 120_000;
@@ -73,7 +73,7 @@ describe('two-factor: email codes', () => {
     await fx.emailCode(ADDRESS);
     const askers = await Promise.all([fx.connect(), fx.connect(), fx.connect()]);
     for (const anon of askers) expect(await anon.ok('2fa:sendEmailCode', 'alice')).to.equal(undefined);
-    await new Promise((r) => setTimeout(r, 100));
+    await Promise.all(askers.map((anon) => mailsDelivered(fx, anon)));
     expect(fx.mailsTo(ADDRESS)).to.have.length(1);
     fx.clock.advance(60_000);
     await askers[0]!.ok('2fa:sendEmailCode', 'alice');
@@ -104,7 +104,7 @@ describe('two-factor: email codes', () => {
     const err = await session.client.fails('app.echo');
     expect(err.details).to.deep.equal({ method: 'password', codeGenerated: false, availableMethods: [] });
     await session.client.ok('2fa:sendEmailCode', 'bob');
-    await settle();
+    await mailsDelivered(fx, session.client);
     expect(fx.mailsTo('bob@example.com')).to.have.length(0);
   });
 });

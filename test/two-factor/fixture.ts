@@ -205,7 +205,19 @@ export async function stopFixtures(): Promise<void> {
   }
 }
 
-/** Let in-flight socket work settle (a close frame, a mail that should not come). */
-export function settle(ms = 50): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+let controls = 0;
+
+/**
+ * A positive signal that every mail the calls already answered on `via` would have sent has
+ * reached the sink: asks, on the same connection, for an email code for a fresh control user
+ * and waits for that mail. The server runs one connection's methods in order and a method
+ * that mails awaits the SMTP server's acceptance before it answers, so any earlier mail is in
+ * `fx.sink.messages` by then. Use it before asserting that a call sent nothing.
+ */
+export async function mailsDelivered(fx: Fixture, via: TestClient): Promise<void> {
+  const name = `control${++controls}`;
+  const user = await fx.user(name);
+  await fx.services.store.twoFactor.setEmailEnabled(user.id, true);
+  await via.ok('2fa:sendEmailCode', name);
+  await fx.sink.waitFor((m) => m.to.includes(`${name}@example.com`));
 }

@@ -18,6 +18,17 @@ export interface TwoFactorRow {
 /** Copies a record so callers never hold a reference into the store (Dates included). */
 export const copy = <T>(value: T): T => structuredClone(value);
 
+const MAP_FIELDS = ['users', 'usernames', 'emails', 'loginTokens', 'personalTokens', 'twoFactor', 'attempts', 'addressAttempts', 'knownAddresses'] as const;
+type MapField = (typeof MAP_FIELDS)[number];
+
+/** What a transaction of the memory store rolls back to. */
+export interface MemorySnapshot {
+  maps: Record<MapField, Map<string, unknown>>;
+  codes: CodeRecord[];
+  revoked: RevokedToken[];
+  audit: AuditRecord[];
+}
+
 /** All the maps; `closed` makes use-after-close fail the way a real database would. */
 export class MemoryData {
   closed = false;
@@ -42,6 +53,26 @@ export class MemoryData {
     if (!tokens.delete(hashedToken)) return false;
     this.revoked.push({ seq: this.nextRevocationSeq++, hashedToken, at: new Date() });
     return true;
+  }
+
+  /** A deep copy of every map and list, for a transaction to roll back to. */
+  snapshot(): MemorySnapshot {
+    const maps = {} as Record<MapField, Map<string, unknown>>;
+    for (const f of MAP_FIELDS) maps[f] = structuredClone(this[f] as Map<string, unknown>);
+    return { maps, codes: structuredClone(this.codes), revoked: structuredClone(this.revoked), audit: structuredClone(this.audit) };
+  }
+
+  /** Puts back what {@link snapshot} copied (sequence numbers stay increasing: gaps are allowed). */
+  restore(s: MemorySnapshot): void {
+    for (const f of MAP_FIELDS) {
+      const map = this[f] as Map<string, unknown>;
+      map.clear();
+      for (const [k, v] of s.maps[f]) map.set(k, v);
+    }
+    this.codes = s.codes;
+    this.revoked = s.revoked;
+    this.audit.length = 0;
+    this.audit.push(...s.audit);
   }
 
   check(): void {

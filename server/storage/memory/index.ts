@@ -1,18 +1,21 @@
 /**
  * In-memory store for tests and throw-away servers. Every method runs to completion without
  * an `await` between its reads and writes, so each one is atomic on Node's single thread.
+ * A transaction copies the data when it starts and puts the copy back if it fails.
  * @module
  */
 import type { Store } from '../contract.js';
 import { memoryLoginTokenStore, memoryPersonalTokenStore, memoryUserStore } from './accounts.js';
-import { MemoryData } from './data.js';
+import { MemoryData, type MemorySnapshot } from './data.js';
+import { withSerialTransactions } from '../serial-transactions.js';
 import { memoryAttemptStore, memoryAuditStore, memoryCodeStore, memoryTwoFactorStore } from './security.js';
 import { memoryAddressAttemptStore, memoryKnownAddressStore, memoryRevocationStore } from './guess-limits.js';
 
 /** Creates an empty in-memory store. Data lives as long as the returned object. */
 export function createMemoryStore(): Store {
   const d = new MemoryData();
-  return {
+  let before: MemorySnapshot | null = null;
+  return withSerialTransactions({
     kind: 'memory',
     users: memoryUserStore(d),
     loginTokens: memoryLoginTokenStore(d),
@@ -30,5 +33,17 @@ export function createMemoryStore(): Store {
     async close() {
       d.closed = true;
     },
-  };
+  }, {
+    begin() {
+      d.check();
+      before = d.snapshot();
+    },
+    commit() {
+      before = null;
+    },
+    rollback() {
+      if (before) d.restore(before);
+      before = null;
+    },
+  });
 }

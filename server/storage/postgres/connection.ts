@@ -3,6 +3,7 @@
  * transactions that turn driver errors into store errors.
  * @module
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { StoreUnavailableError } from '../store-errors.js';
 import { mapPgError, type PgErrorContext } from './pg-errors.js';
@@ -67,8 +68,16 @@ export interface PgContext {
    * refers to.
    */
   query<R extends pg.QueryResultRow>(sql: string, params?: unknown[], userId?: string): Promise<pg.QueryResult<R>>;
-  /** Runs `fn` in a READ COMMITTED transaction on one connection; rolls back if it throws. */
+  /**
+   * Runs `fn` in a READ COMMITTED transaction on one connection; rolls back if it throws.
+   * Inside {@link PgContext.storeTransaction} it is a savepoint of that transaction instead.
+   */
   transaction<T>(fn: (q: Queryable) => Promise<T>, userId?: string): Promise<T>;
+  /**
+   * `Store.transaction`: one connection holds BEGIN … COMMIT, and every `query` and
+   * `transaction` made inside `fn` (found through the async context) runs on it.
+   */
+  storeTransaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Ends the pool; later calls fail with `StoreUnavailableError`. Idempotent. */
   close(): Promise<void>;
 }
@@ -144,6 +153,26 @@ export function createPgContext(options: ResolvedPostgresOptions): PgContext {
     poolSize: options.poolSize,
   };
   let closed = false;
+  /** The connection of the `storeTransaction` the current call runs in, while it is open. */
+  const current = new AsyncLocalStorage<{ client: pg.PoolClient; open: boolean; savepoints: number }>();
+  const open = (): { client: pg.PoolClient; open: boolean; savepoints: number } | null => {
+    const tx = current.getStore();
+    return tx?.open === true ? tx : null;
+  };
+  /** Runs `fn` in BEGIN … COMMIT on a connection of the pool; rolls back if it throws. */
+  const begin = <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
+    withClient(pool, async (client, discard) => {
+      await client.query('BEGIN');
+      try {
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        // A client whose ROLLBACK failed is in an unknown state: destroy it, do not reuse it.
+        await client.query('ROLLBACK').catch(discard);
+        throw err;
+      }
+    });
   const checkOpen = (): void => {
     if (closed) throw new StoreUnavailableError(`The PostgreSQL store (${errors.target}) is closed; open it again`);
   };
@@ -156,28 +185,48 @@ export function createPgContext(options: ResolvedPostgresOptions): PgContext {
     async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], userId?: string) {
       checkOpen();
       try {
-        return await pool.query<R>(sql, params);
+        return await (open()?.client ?? pool).query<R>(sql, params);
       } catch (err) {
         throw mapPgError(err, errors, userId);
       }
     },
     async transaction<T>(fn: (q: Queryable) => Promise<T>, userId?: string): Promise<T> {
       checkOpen();
+      const tx = open();
       try {
-        return await withClient(pool, async (client, discard) => {
-          await client.query('BEGIN');
+        if (tx === null) return await begin(fn);
+        // Inside a store transaction: a savepoint, so a failure here undoes only this part.
+        const name = `sp${++tx.savepoints}`;
+        await tx.client.query(`SAVEPOINT ${name}`);
+        try {
+          const result = await fn(tx.client);
+          await tx.client.query(`RELEASE SAVEPOINT ${name}`);
+          return result;
+        } catch (err) {
+          await tx.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+          throw err;
+        }
+      } catch (err) {
+        throw mapPgError(err, errors, userId);
+      }
+    },
+    async storeTransaction<T>(fn: () => Promise<T>): Promise<T> {
+      checkOpen();
+      // Nested: part of the outer transaction.
+      if (open() !== null) return fn();
+      const state = { client: null as unknown as pg.PoolClient, open: true, savepoints: 0 };
+      try {
+        return await begin(async (client) => {
+          state.client = client;
           try {
-            const result = await fn(client);
-            await client.query('COMMIT');
-            return result;
-          } catch (err) {
-            // A client whose ROLLBACK failed is in an unknown state: destroy it, do not reuse it.
-            await client.query('ROLLBACK').catch(discard);
-            throw err;
+            return await current.run(state, fn);
+          } finally {
+            // A task started inside may outlive it: from now on it uses the pool.
+            state.open = false;
           }
         });
       } catch (err) {
-        throw mapPgError(err, errors, userId);
+        throw mapPgError(err, errors);
       }
     },
     async close() {

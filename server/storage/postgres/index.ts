@@ -52,6 +52,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     knownAddresses: pgKnownAddressStore(ctx),
     revocations: pgRevocationStore(ctx),
     audit: pgAuditStore(ctx),
+    transaction: (fn) => ctx.storeTransaction(fn),
     async ping() {
       await ctx.query('SELECT 1');
     },

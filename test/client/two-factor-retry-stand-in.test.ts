@@ -1,6 +1,9 @@
 /**
- * End to end against the real server: the client's two-factor retry, driven by test methods
- * that answer like the guard (`totp-required`, `totp-invalid`, `totp-max-attempts`).
+ * The client's two-factor retry over a real socket to a real server, whose methods are stand-ins
+ * that answer like the guard (`totp-required`, `totp-invalid`, `totp-max-attempts`): they let
+ * the test script each answer (a lock-out after n wrong codes, odd details) and count what the
+ * client sent. Not the guard itself: test/client-e2e/totp.test.ts runs the same retry loop
+ * against the real guard.
  */
 import { expect } from 'chai';
 import { connectNode, type DdpClient, type TwoFactorAnswer, type TwoFactorChallenge } from '../../client/node.js';
@@ -11,7 +14,7 @@ import { settle } from './support/wait.js';
 
 const details: TwoFactorErrorDetails = { method: 'totp', codeGenerated: false, availableMethods: ['totp'] };
 
-describe('client end to end: two-factor retry', () => {
+describe('client two-factor retry, against guard-like stand-in methods on a real server', () => {
   let server: DdpServer;
   let client: DdpClient;
   /** Parameters of every call the server received, per method. */
