@@ -55,6 +55,22 @@ export interface LoginTokenRecord {
   /** `null` means the token never expires. */
   expiresAt: Date | null;
   trust: TrustRecord | null;
+  /** The last sign-in or resume with the token; `null` before the first use is recorded. */
+  lastUsedAt: Date | null;
+  /** Where the token was last used from: the client's address and user agent, as sent. */
+  clientAddress: string | null;
+  userAgent: string | null;
+}
+
+/** What {@link LoginTokenStore.insert} needs: where it was issued is optional (an admin tool has no client). */
+export type NewLoginToken = Omit<LoginTokenRecord, 'trust' | 'lastUsedAt' | 'clientAddress' | 'userAgent'>
+  & Partial<Pick<LoginTokenRecord, 'lastUsedAt' | 'clientAddress' | 'userAgent'>>;
+
+/** Where a token is used from, as {@link LoginTokenStore.touch} records it. */
+export interface TokenUse {
+  at: Date;
+  clientAddress: string | null;
+  userAgent: string | null;
 }
 
 /** A personal access token, stored only as its sha-256 hash; never expires. */
@@ -145,8 +161,12 @@ export interface AuditQuery {
   userId?: string;
   /** Only entries with `at >= since`. */
   since?: Date;
-  /** At most this many entries (the oldest matching ones). */
+  /** At most this many entries (the oldest matching ones; the newest with `newestFirst`). */
   limit?: number;
+  /** Newest first (ties: the later written first) instead of oldest first. */
+  newestFirst?: boolean;
+  /** Skip this many matching entries first, in the order asked for (paging). */
+  offset?: number;
 }
 
 /** User accounts. Usernames and email addresses are unique, compared case-insensitively. */
@@ -181,9 +201,13 @@ export interface LoginTokenStore {
    * @throws StoreNotFoundError when the user does not exist.
    * @throws StoreConflictError (`field: 'token'`) when the hash is already stored.
    */
-  insert(rec: Omit<LoginTokenRecord, 'trust'>): Promise<void>;
+  insert(rec: NewLoginToken): Promise<void>;
   /** Returns the token even when expired: the caller decides (and may remove it). */
   find(hashedToken: string): Promise<LoginTokenRecord | null>;
+  /** The user's tokens (expired ones too), oldest first: the "where am I signed in" list. */
+  listForUser(userId: string): Promise<LoginTokenRecord[]>;
+  /** Records a use: when, and from where. @returns false when the token is unknown. */
+  touch(hashedToken: string, use: TokenUse): Promise<boolean>;
   remove(hashedToken: string): Promise<boolean>;
   /** Removes the user's tokens except `exceptHashedToken`; returns how many. */
   removeForUser(userId: string, exceptHashedToken?: string): Promise<number>;
@@ -349,7 +373,10 @@ export interface RevocationStore {
 /** Append-only audit log. */
 export interface AuditStore {
   append(rec: Omit<AuditRecord, 'id'>): Promise<void>;
-  /** Matching entries, oldest first (ties in insertion order), at most `limit`. */
+  /**
+   * Matching entries, oldest first (ties in insertion order) or newest first with
+   * `newestFirst`, skipping `offset`, at most `limit`.
+   */
   list(query: AuditQuery): Promise<AuditRecord[]>;
 }
 
