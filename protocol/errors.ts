@@ -101,6 +101,7 @@ export const METHOD_ERRORS = Object.freeze({
   passwordTooCommon: { error: 'error-password-policy-not-met-common', reason: 'The password is one of the most common passwords: choose another', meaning: 'A new password is among the 10 000 most common ones (`refuseCommonPasswords`); also checked when only its sha-256 digest is sent.' },
   // Rocket.Chat's exact text, misspelling included: clients compare it.
   totpMaxAttempts: { error: 'totp-max-attempts', reason: 'TOTP Maximun Failed Attempts Reached', meaning: 'Too many wrong codes: this factor is locked for `details.lockedFor` ms.' },
+  sessionNotFound: { error: 'error-session-not-found', reason: 'Session not found', meaning: '`sessions:logout.me` named no session of the caller: unknown, already signed out, or another user\'s (the same answer for all three).' },
 } satisfies Record<string, CatalogueEntry>);
 
 export type MethodErrorName = keyof typeof METHOD_ERRORS;

@@ -10,6 +10,7 @@ import { twoFactorHook } from './two-factor/hook.js';
 import { installTwoFactorMethods } from './built-ins/two-factor-methods.js';
 import { installPersonalTokenMethods } from './built-ins/personal-tokens.js';
 import { installAccountMethods } from './built-ins/account-methods.js';
+import { installSessionMethods } from './built-ins/session-methods.js';
 import { publishOwnUser } from './built-ins/user-publication.js';
 import { RevocationWatcher, type SessionEnumerator } from './accounts/revocations.js';
 import { publishLoginServiceConfiguration } from './built-ins/login-services.js';
@@ -99,6 +100,7 @@ export function createServer(options: ServerOptions = {}): GuardServer {
   installAccountMethods(server, services, guard, TwoFactorGuard, revocations);
   installTwoFactorMethods(server, services, guard, revocations);
   installPersonalTokenMethods(server, services, revocations);
+  installSessionMethods(server, services, revocations);
   publishOwnUser(server, services);
   publishLoginServiceConfiguration(server);
   installHttpApi(server, services);

@@ -13,6 +13,7 @@ import { audit } from '../accounts/audit.js';
 import { completePasswordLogin, login, passwordToDigest, verifyPassword } from './login.js';
 import { callerOf } from '../calls/dispatcher.js';
 import { issueLoginToken, NEVER_EXPIRES, type LoginResult } from '../accounts/tokens.js';
+import { tokenUseOf } from '../accounts/sessions.js';
 import { consumeResetToken, consumeVerificationToken, sendResetEmail, sendVerificationEmail } from './email-flows.js';
 import type { RevocationWatcher } from '../accounts/revocations.js';
 import { createUserRecord, AdminError } from '../accounts/admin.js';
@@ -52,7 +53,9 @@ async function loginAfterLink(services: Services, guard: typeof TwoFactorGuard, 
   if (!user) throw catalogueError('tokenExpired');
   const state = await services.store.twoFactor.get(userId);
   if (guard.availableMethods(user, state).length > 0) return undefined;
-  return completePasswordLogin(services, caller, user);
+  const result = await completePasswordLogin(services, caller, user);
+  await audit(services, 'user.login', userId, caller, { via: 'email-link', twoFactor: false });
+  return result;
 }
 
 export function installAccountMethods(server: DdpServer, container: ServiceContainer, guard: () => Promise<TwoFactorGuard>, GuardClass: typeof TwoFactorGuard, revocations: RevocationWatcher): void {
@@ -90,7 +93,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
         // extends a session; a token removed or expired meanwhile gets nothing.
         const current = await services.store.loginTokens.find(caller.login.hashedToken);
         if (!current || current.userId !== userId || (current.expiresAt !== null && current.expiresAt.getTime() <= services.clock.now())) throw catalogueError('tokenExpired');
-        const issued = await issueLoginToken(services, userId, current.expiresAt);
+        const issued = await issueLoginToken(services, userId, { expiresAt: current.expiresAt, use: tokenUseOf(caller, services.clock.now()) });
         const old = caller.login.hashedToken;
         await caller.setUser(userId, { userId, hashedToken: issued.hashedToken, kind: 'session', bypassTwoFactor: false });
         // The old token stops working: connections still using it are logged out.
@@ -101,11 +104,20 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
 
     removeOtherTokens: {
       requireUser: true,
+      // Signing the other sessions out is an account change: a user with a second factor gives
+      // it every time, or a stolen session could sign the owner out as fast as they sign in. A
+      // user without one passes as in Meteor (its `logoutOtherClients` calls this).
+      twoFactor: { requireSecondFactor: true, disableRememberMe: true, disablePasswordFallback: true },
       params: [],
       async handler() {
-        const { userId, hashedToken } = requireLogin(callerOf(this));
+        const caller = callerOf(this);
+        const { userId, hashedToken } = requireLogin(caller);
         const services = await svc();
-        if ((await services.store.loginTokens.removeForUser(userId, hashedToken ?? undefined)) > 0) await revocations.revoked();
+        const count = await services.store.loginTokens.removeForUser(userId, hashedToken ?? undefined);
+        if (count > 0) {
+          await revocations.revoked();
+          await audit(services, 'sessions.revoked-others', userId, caller, { count });
+        }
       },
     },
 

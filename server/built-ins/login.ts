@@ -12,6 +12,8 @@ import { rememberClient } from '../two-factor/trust.js';
 import { passwordDigest } from '../security/password-hasher.js';
 import { PasswordBlockedError } from '../accounts/password-checks.js';
 import { hashToken, issueLoginToken, NEVER_EXPIRES, type LoginResult } from '../accounts/tokens.js';
+import { tokenUseOf } from '../accounts/sessions.js';
+import { audit } from '../accounts/audit.js';
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
 
@@ -86,7 +88,7 @@ export async function verifyPassword(guard: TwoFactorGuard, caller: Caller, user
 
 /** Log the caller in as `user` with a fresh session token. */
 export async function completePasswordLogin(services: Services, caller: Caller, user: UserRecord): Promise<LoginResult> {
-  const issued = await issueLoginToken(services, user.id);
+  const issued = await issueLoginToken(services, user.id, { use: tokenUseOf(caller, services.clock.now()) });
   const login: LoginState = { userId: user.id, hashedToken: issued.hashedToken, kind: 'session', bypassTwoFactor: false };
   await caller.setUser(user.id, login);
   return { id: user.id, token: issued.token, tokenExpires: issued.expiresAt ?? NEVER_EXPIRES, type: 'password' };
@@ -125,6 +127,9 @@ export async function login(deps: LoginDeps, caller: Caller, request: unknown): 
     ...(emailOrUsername === undefined ? {} : { emailOrUsername }),
   });
   const result = await completePasswordLogin(services, caller, user);
+  // The user's security log shows each sign-in, where from, and what proved it; resumes
+  // (reconnects, reloads) are not sign-ins and would drown them.
+  await audit(services, 'user.login', user.id, caller, { via: 'password', twoFactor: verified === 'code' });
   // One code per sign-in: the code just checked also vouches for this client on the new
   // token, under the trust rules of any check (same fingerprint, this token only, for
   // trustedClientMs; disableRememberMe methods still ask), so the first guarded call does not
@@ -143,6 +148,7 @@ async function resume(services: Services, caller: Caller, token: unknown): Promi
       await services.store.loginTokens.remove(hashedToken);
       throw catalogueError('tokenExpired');
     }
+    await services.store.loginTokens.touch(hashedToken, tokenUseOf(caller, now));
     await caller.setUser(session.userId, { userId: session.userId, hashedToken, kind: 'session', bypassTwoFactor: false });
     return { id: session.userId, token, tokenExpires: session.expiresAt ?? NEVER_EXPIRES, type: 'resume' };
   }
