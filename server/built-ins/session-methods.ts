@@ -5,9 +5,11 @@
  *
  * Think of an attacker holding a stolen session token but not the second factor. Reading
  * where the owner is signed in, or what happened to the account, asks for the second factor
- * (a client verified in the last few minutes passes; a bypass token does not). Signing a
- * session out asks every time, like any account change: otherwise the thief could sign the
- * owner out as fast as they sign in. Only the caller's own sessions can be named: another
+ * like any guarded method: a client verified in the last few minutes (the trust window, bound
+ * to its own token and fingerprint) passes, and so does a personal token the owner made to
+ * skip the checks; a user without a factor proves the password. Signing a session out asks
+ * every time, like any account change (a bypass token too): otherwise the thief could sign
+ * the owner out as fast as they sign in. Only the caller's own sessions can be named: another
  * user's session id is "not found", exactly like an unknown one.
  */
 import { catalogueError } from '../../protocol/errors.js';
@@ -20,8 +22,8 @@ import type { RevocationWatcher } from '../accounts/revocations.js';
 import { sessionIdOf, sessionInfoOf, type SessionInfo } from '../accounts/sessions.js';
 import { readSecurityLog, SECURITY_LOG_MAX_PAGE, SECURITY_LOG_PAGE, type SecurityLogPage } from '../accounts/own-audit.js';
 
-/** Reading: the second factor, a trusted client passes, a bypass token does not. */
-const ACCOUNT_READ = Object.freeze({ requireSecondFactor: true });
+/** Reading: the second factor, unless the client was verified within the trust window. */
+const ACCOUNT_READ = true;
 /** Signing out a session: the second factor every time. */
 const SESSION_CHANGE = Object.freeze({ requireSecondFactor: true, disableRememberMe: true });
 
