@@ -215,7 +215,7 @@ export class AccountHelpers {
 
   /** A page of the user's own security log (`securityLog:list`), newest first; asks like {@link listSessions}. */
   async securityLog(options: { offset?: number; count?: number } = {}): Promise<SecurityLogPage> {
-    const result = await this.#invoke('securityLog:list', [options]);
+    const result = await this.#invoke('securityLog:list', [{ offset: options.offset ?? 0, count: options.count ?? 20 }]);
     if (isRecord(result) && Array.isArray(result.entries) && typeof result.hasMore === 'boolean') return result as unknown as SecurityLogPage;
     return unexpected('securityLog:list', result);
   }

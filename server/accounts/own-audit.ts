@@ -35,7 +35,7 @@ export interface SecurityLogPage {
   hasMore: boolean;
 }
 
-/** Entries per page unless asked otherwise, and the most one call returns. */
+/** Entries per page the page asks for, and the most one call returns. */
 export const SECURITY_LOG_PAGE = 20;
 export const SECURITY_LOG_MAX_PAGE = 100;
 

@@ -20,7 +20,7 @@ import { Match } from '../calls/match.js';
 import { audit } from '../accounts/audit.js';
 import type { RevocationWatcher } from '../accounts/revocations.js';
 import { sessionIdOf, sessionInfoOf, type SessionInfo } from '../accounts/sessions.js';
-import { readSecurityLog, SECURITY_LOG_MAX_PAGE, SECURITY_LOG_PAGE, type SecurityLogPage } from '../accounts/own-audit.js';
+import { readSecurityLog, SECURITY_LOG_MAX_PAGE, type SecurityLogPage } from '../accounts/own-audit.js';
 
 /** Reading: the second factor, unless the client was verified within the trust window. */
 const ACCOUNT_READ = true;
@@ -74,11 +74,10 @@ export function installSessionMethods(server: DdpServer, container: ServiceConta
     'securityLog:list': {
       requireUser: true,
       twoFactor: ACCOUNT_READ,
-      params: [Match.Optional({ offset: Match.Optional(Match.Integer), count: Match.Optional(Match.Integer) })],
-      async handler(options?: { offset?: number; count?: number }): Promise<SecurityLogPage> {
+      // Rocket.Chat's paging names; both given, so a call says exactly what it reads.
+      params: [{ offset: Match.Integer, count: Match.Integer }],
+      async handler({ offset, count }: { offset: number; count: number }): Promise<SecurityLogPage> {
         const services = await svc();
-        const offset = options?.offset ?? 0;
-        const count = options?.count ?? SECURITY_LOG_PAGE;
         if (offset < 0 || count < 1 || count > SECURITY_LOG_MAX_PAGE) throw catalogueError('matchFailed');
         return readSecurityLog(services.store.audit, userIdOf(this.userId), offset, count);
       },
