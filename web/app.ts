@@ -80,9 +80,7 @@ class AccountPage {
     // A reset link wins over a stored sign-in: the mail's owner is finishing a reset.
     if (this.#reset.takeTokenFromUrl()) {
       writeToken(null);
-      this.#showSignedOut();
-      show(byId('sign-in-section'), false);
-      this.#reset.showResetForm();
+      this.#openReset();
       return;
     }
     const token = readToken();
@@ -98,8 +96,23 @@ class AccountPage {
     this.#showSignedOut();
   }
 
+  /** The reset form, alone on the page. */
+  #openReset(): void {
+    this.#showSignedOut();
+    show(byId('sign-in-section'), false);
+    this.#reset.showResetForm();
+  }
+
+  /** A reset link opened in a tab already on the page (only the fragment changes). */
+  async #onHashChange(): Promise<void> {
+    if (!this.#reset.takeTokenFromUrl()) return;
+    if (this.#client.userId !== undefined) await this.#signOut();
+    this.#openReset();
+  }
+
   #wire(): void {
     const c = this.#client;
+    window.addEventListener('hashchange', () => void this.#onHashChange());
     c.on('connected', () => {
       this.#connection.textContent = 'Connected';
       this.#connection.dataset.state = 'connected';
