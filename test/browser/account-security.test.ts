@@ -6,7 +6,7 @@
  * and sent nothing off 127.0.0.1; each panel is photographed for docs/account-page-security.md.
  */
 import { expect } from 'chai';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,11 +100,18 @@ describe('account page: sessions, password and security log, in headless Chromiu
     await page.locator('#who-name', { hasText: world.username }).waitFor();
   }
 
-  /** Photograph one card for the docs (published with UPDATE_README_SCREENSHOT=1). */
-  async function shoot(page: Page, selector: string, name: string): Promise<void> {
+  /**
+   * Photograph one card (its top `maxHeight` pixels) for the docs; published to
+   * docs/screenshots/ with UPDATE_README_SCREENSHOT=1.
+   */
+  async function shoot(page: Page, selector: string, name: string, maxHeight = 720): Promise<void> {
     await page.waitForTimeout(60);
+    mkdirSync(SCREENSHOTS, { recursive: true });
     const file = join(SCREENSHOTS, `${name}.png`);
-    await page.locator(selector).screenshot({ path: file, animations: 'disabled', caret: 'hide' });
+    const card = page.locator(selector);
+    await card.scrollIntoViewIfNeeded();
+    const box = (await card.boundingBox())!;
+    await page.screenshot({ path: file, animations: 'disabled', caret: 'hide', fullPage: true, clip: { x: box.x, y: box.y + (await page.evaluate(() => window.scrollY)), width: box.width, height: Math.min(box.height, maxHeight) } });
     publishScreenshot(file, `${name}.png`);
   }
 
@@ -301,7 +308,7 @@ describe('account page: sessions, password and security log, in headless Chromiu
     const text = await page.locator('#log-section').innerText();
     expect(text).to.not.include(good);
     expect(text).to.not.include(world.backupCodes![0]!);
-    await shoot(page, '#log-section', 'account-security-log');
+    await shoot(page, '#log-section', 'account-security-log', 560);
 
     await page.click('#log-more');
     await rows.nth(20).waitFor();
