@@ -55,23 +55,12 @@ export interface LoginTokenRecord {
   /** `null` means the token never expires. */
   expiresAt: Date | null;
   trust: TrustRecord | null;
-  /** The last sign-in or resume with the token; `null` before the first use is recorded. */
-  lastUsedAt: Date | null;
-  /** Where the token was last used from: the client's address and user agent, as sent. */
-  clientAddress: string | null;
-  userAgent: string | null;
+  /** The last sign-in or resume with it, and from where (address, user agent as sent); null before one. */
+  lastUsedAt: Date | null; clientAddress: string | null; userAgent: string | null;
 }
 
-/** What {@link LoginTokenStore.insert} needs: where it was issued is optional (an admin tool has no client). */
-export type NewLoginToken = Omit<LoginTokenRecord, 'trust' | 'lastUsedAt' | 'clientAddress' | 'userAgent'>
-  & Partial<Pick<LoginTokenRecord, 'lastUsedAt' | 'clientAddress' | 'userAgent'>>;
-
-/** Where a token is used from, as {@link LoginTokenStore.touch} records it. */
-export interface TokenUse {
-  at: Date;
-  clientAddress: string | null;
-  userAgent: string | null;
-}
+/** A use of a login token, as {@link LoginTokenStore.touch} records it (false when the token is unknown). */
+export type TokenUse = { at: Date } & Pick<LoginTokenRecord, 'clientAddress' | 'userAgent'>;
 
 /** A personal access token, stored only as its sha-256 hash; never expires. */
 export interface PersonalTokenRecord {
@@ -163,10 +152,8 @@ export interface AuditQuery {
   since?: Date;
   /** At most this many entries (the oldest matching ones; the newest with `newestFirst`). */
   limit?: number;
-  /** Newest first (ties: the later written first) instead of oldest first. */
-  newestFirst?: boolean;
-  /** Skip this many matching entries first, in the order asked for (paging). */
-  offset?: number;
+  /** Newest first (ties: the later written first); skip `offset` matches first, in that order (paging). */
+  newestFirst?: boolean; offset?: number;
 }
 
 /** User accounts. Usernames and email addresses are unique, compared case-insensitively. */
@@ -201,12 +188,11 @@ export interface LoginTokenStore {
    * @throws StoreNotFoundError when the user does not exist.
    * @throws StoreConflictError (`field: 'token'`) when the hash is already stored.
    */
-  insert(rec: NewLoginToken): Promise<void>;
+  insert(rec: Omit<LoginTokenRecord, 'trust' | 'lastUsedAt' | 'clientAddress' | 'userAgent'> & Partial<Pick<LoginTokenRecord, 'lastUsedAt' | 'clientAddress' | 'userAgent'>>): Promise<void>;
   /** Returns the token even when expired: the caller decides (and may remove it). */
   find(hashedToken: string): Promise<LoginTokenRecord | null>;
   /** The user's tokens (expired ones too), oldest first: the "where am I signed in" list. */
   listForUser(userId: string): Promise<LoginTokenRecord[]>;
-  /** Records a use: when, and from where. @returns false when the token is unknown. */
   touch(hashedToken: string, use: TokenUse): Promise<boolean>;
   remove(hashedToken: string): Promise<boolean>;
   /** Removes the user's tokens except `exceptHashedToken`; returns how many. */
@@ -373,10 +359,7 @@ export interface RevocationStore {
 /** Append-only audit log. */
 export interface AuditStore {
   append(rec: Omit<AuditRecord, 'id'>): Promise<void>;
-  /**
-   * Matching entries, oldest first (ties in insertion order) or newest first with
-   * `newestFirst`, skipping `offset`, at most `limit`.
-   */
+  /** Matching entries, oldest first (ties in insertion order) or newest first, from `offset`, at most `limit`. */
   list(query: AuditQuery): Promise<AuditRecord[]>;
 }
 
