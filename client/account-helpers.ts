@@ -5,6 +5,7 @@
  */
 import { isRecord } from '../protocol/validate.js';
 import { clientError } from './errors.js';
+import { passwordDigest, type LoginPassword } from './account.js';
 import type { TwoFactorAnswer } from './two-factor.js';
 
 /**
@@ -32,6 +33,38 @@ export interface TotpEnrolment {
 export interface AccessTokenInfo {
   name: string;
   [field: string]: unknown;
+}
+
+/** A session (login token) of the user as `listSessions` reports it: an id, never the token. */
+export interface SessionInfo {
+  sessionId: string;
+  loginAt: Date;
+  lastUsedAt: Date | null;
+  expiresAt: Date | null;
+  ip: string | null;
+  userAgent: string | null;
+  device: { browser: string; os: string };
+  /** The session this client is signed in with. */
+  current: boolean;
+}
+
+/** One entry of the user's security log (`securityLog`). */
+export interface SecurityLogEntry {
+  id: string;
+  at: Date;
+  action: string;
+  ip: string | null;
+  userAgent: string | null;
+  device: { browser: string; os: string };
+  details: Record<string, string | number | boolean>;
+}
+
+/** A page of the security log, newest first. */
+export interface SecurityLogPage {
+  entries: SecurityLogEntry[];
+  offset: number;
+  count: number;
+  hasMore: boolean;
 }
 
 function isStringArray(value: unknown): value is string[] {
@@ -133,6 +166,55 @@ export class AccountHelpers {
       if (typeof name !== 'string') return unexpected('personalAccessTokens:list', result);
       return { ...item, name };
     });
+  }
+
+  /** Where the user is signed in (`sessions:list`): asks for the second factor unless this client was verified recently. */
+  async listSessions(): Promise<SessionInfo[]> {
+    const result = await this.#invoke('sessions:list', []);
+    if (isRecord(result) && Array.isArray(result.sessions)) return result.sessions as SessionInfo[];
+    return unexpected('sessions:list', result);
+  }
+
+  /** Sign one session out (`sessions:logout.me`): its connections end at once; asks for the second factor every time. */
+  async logoutSession(sessionId: string): Promise<void> {
+    await this.#invoke('sessions:logout.me', [{ sessionId }]);
+  }
+
+  /** Sign every other session out (`removeOtherTokens`); a user with a second factor gives it. */
+  async logoutOtherSessions(): Promise<void> {
+    await this.#invoke('removeOtherTokens', []);
+  }
+
+  /**
+   * Change the password (`changePassword`): the current one, and the second factor when the
+   * user has one. Both leave the client only as sha-256 digests. Other sessions are signed out.
+   */
+  async changePassword(oldPassword: LoginPassword, newPassword: LoginPassword): Promise<void> {
+    await this.#invoke('changePassword', [passwordDigest(oldPassword), passwordDigest(newPassword)]);
+  }
+
+  /** Ask for a reset mail (`forgotPassword`); the answer is the same whether or not the address is known. */
+  async forgotPassword(email: string): Promise<void> {
+    await this.#invoke('forgotPassword', [{ email }]);
+  }
+
+  /**
+   * Finish a reset with the mailed token (`resetPassword`). Resolves with the login the server
+   * made (a user without a second factor: log in with its `token`), or undefined: a user with
+   * a factor signs in with the new password and the factor.
+   */
+  async resetPassword(token: string, newPassword: LoginPassword): Promise<{ id: string; token: string } | undefined> {
+    const result = await this.#invoke('resetPassword', [token, passwordDigest(newPassword)], CODE_IS_PARAMETER);
+    if (result === undefined || result === null) return undefined;
+    if (isRecord(result) && typeof result.id === 'string' && typeof result.token === 'string') return { id: result.id, token: result.token };
+    return unexpected('resetPassword', result);
+  }
+
+  /** A page of the user's own security log (`securityLog:list`), newest first; asks like {@link listSessions}. */
+  async securityLog(options: { offset?: number; count?: number } = {}): Promise<SecurityLogPage> {
+    const result = await this.#invoke('securityLog:list', [{ offset: options.offset ?? 0, count: options.count ?? 20 }]);
+    if (isRecord(result) && Array.isArray(result.entries) && typeof result.hasMore === 'boolean') return result as unknown as SecurityLogPage;
+    return unexpected('securityLog:list', result);
   }
 
   async #codes(method: string, code: string): Promise<string[]> {

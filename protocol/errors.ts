@@ -126,6 +126,8 @@ export const METHOD_ERRORS = Object.freeze({
   // Streams (Rocket.Chat's Realtime API).
   notAllowed: { error: 'not-allowed', reason: 'Not allowed to %s', meaning: "A stream's read or write rule refused the subscription or the event." },
   invalidEventName: { error: 'invalid-event-name', reason: 'An event name is a string of 1 to %s characters', meaning: 'A stream subscription or event named no event, or one too long.' },
+  // Sessions of the account page.
+  sessionNotFound: { error: 'error-session-not-found', reason: 'Session not found', meaning: '`sessions:logout.me` named no session of the caller: unknown, already signed out, or another user\'s (the same answer for all three).' },
 } satisfies Record<string, CatalogueEntry>);
 
 export type MethodErrorName = keyof typeof METHOD_ERRORS;

@@ -10,6 +10,7 @@ import { TwoFactorGuard } from './two-factor/guard.js';
 import { twoFactorHook } from './two-factor/hook.js';
 import { installTwoFactorMethods } from './built-ins/two-factor-methods.js';
 import { installPersonalTokenMethods } from './built-ins/personal-tokens.js';
+import { installSessionMethods } from './built-ins/session-methods.js';
 import { installAccountMethods } from './built-ins/account-methods.js';
 import { publishOwnUser } from './built-ins/user-publication.js';
 import { RevocationWatcher } from './accounts/revocations.js';
@@ -84,6 +85,7 @@ export class GuardServer extends DdpServer {
     installAccountMethods(this, services, guard, TwoFactorGuard, revocations);
     installTwoFactorMethods(this, services, guard, revocations);
     installPersonalTokenMethods(this, services, revocations);
+    installSessionMethods(this, services, revocations);
     publishOwnUser(this, services);
     publishLoginServiceConfiguration(this);
     installHttpApi(this, services);

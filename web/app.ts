@@ -10,6 +10,9 @@ import { busy, byId, setStatus, show } from './dom.js';
 import { EmailPanel, type EmailAddress } from './email-panel.js';
 import { Guarded, reportError } from './guarded.js';
 import { TokensPanel } from './tokens-panel.js';
+import { PasswordPanel, PasswordReset } from './password-panel.js';
+import { SecurityLogPanel } from './security-log-panel.js';
+import { SessionsPanel } from './sessions-panel.js';
 import { TotpPanel } from './totp-panel.js';
 
 /**
@@ -59,15 +62,27 @@ class AccountPage {
   readonly #totp = new TotpPanel(this.#client, this.#guarded);
   readonly #email = new EmailPanel(this.#client, this.#guarded);
   readonly #tokens = new TokensPanel(this.#client, this.#guarded);
+  readonly #sessions = new SessionsPanel(this.#client, this.#guarded);
+  readonly #password = new PasswordPanel(this.#client, this.#guarded);
+  readonly #securityLog = new SecurityLogPanel(this.#client, this.#guarded);
+  readonly #reset = new PasswordReset(this.#client, this.#guarded, () => this.#showSignedOut());
+  /** The user pressed "Sign out" (any other logout is the server's doing, and said so). */
+  #signingOut = false;
   readonly #signInForm = byId('sign-in-form', HTMLFormElement);
   readonly #user = byId('sign-in-user', HTMLInputElement);
-  readonly #password = byId('sign-in-password', HTMLInputElement);
+  readonly #signInPassword = byId('sign-in-password', HTMLInputElement);
   readonly #connection = byId('connection');
 
   async start(): Promise<void> {
     this.#wire();
     this.#connection.textContent = 'Connecting…';
     await this.#client.connect();
+    // A reset link wins over a stored sign-in: the mail's owner is finishing a reset.
+    if (this.#reset.takeTokenFromUrl()) {
+      writeToken(null);
+      this.#openReset();
+      return;
+    }
     const token = readToken();
     if (token !== null) {
       try {
@@ -81,8 +96,23 @@ class AccountPage {
     this.#showSignedOut();
   }
 
+  /** The reset form, alone on the page. */
+  #openReset(): void {
+    this.#showSignedOut();
+    show(byId('sign-in-section'), false);
+    this.#reset.showResetForm();
+  }
+
+  /** A reset link opened in a tab already on the page (only the fragment changes). */
+  async #onHashChange(): Promise<void> {
+    if (!this.#reset.takeTokenFromUrl()) return;
+    if (this.#client.userId !== undefined) await this.#signOut();
+    this.#openReset();
+  }
+
   #wire(): void {
     const c = this.#client;
+    window.addEventListener('hashchange', () => void this.#onHashChange());
     c.on('connected', () => {
       this.#connection.textContent = 'Connected';
       this.#connection.dataset.state = 'connected';
@@ -108,10 +138,10 @@ class AccountPage {
 
   async #signIn(): Promise<void> {
     const user = this.#user.value.trim();
-    const password = this.#password.value;
+    const password = this.#signInPassword.value;
     if (user === '' || password === '') {
       setStatus('Enter your username (or email) and your password.', 'error');
-      (user === '' ? this.#user : this.#password).focus();
+      (user === '' ? this.#user : this.#signInPassword).focus();
       return;
     }
     const done = busy(this.#signInForm);
@@ -121,20 +151,23 @@ class AccountPage {
     } catch (error) {
       reportError(error, 'Could not sign in: ');
       done();
-      this.#password.select();
-      this.#password.focus();
+      this.#signInPassword.select();
+      this.#signInPassword.focus();
       return;
     }
     done();
-    this.#password.value = '';
+    this.#signInPassword.value = '';
     if (!this.#dialog.isOpen) byId('main').focus();
   }
 
   async #signOut(): Promise<void> {
+    this.#signingOut = true;
     try {
       await this.#client.logout();
     } catch {
       // Signed out locally whatever the server says; the token is forgotten below.
+    } finally {
+      this.#signingOut = false;
     }
     setStatus('Signed out.');
   }
@@ -151,12 +184,17 @@ class AccountPage {
   #signedOut(): void {
     writeToken(null);
     this.#showSignedOut();
+    // Signed out from elsewhere (another session, a password change or reset): say so.
+    if (!this.#signingOut) setStatus('This session was signed out (from another session, or by a password change). Sign in again.', 'error');
   }
 
   #showSignedOut(): void {
     this.#dialog.close();
     this.#totp.reset();
     this.#tokens.reset();
+    this.#sessions.reset();
+    this.#password.reset();
+    this.#securityLog.reset();
     byId('demo-result').textContent = '';
     show(byId('account'), false);
     show(byId('who'), false);
@@ -168,6 +206,7 @@ class AccountPage {
     const id = this.#client.userId;
     const doc = id === undefined ? undefined : this.#client.collection<UserFields>('users').get(id);
     byId('who-name').textContent = doc?.username ?? '…';
+    this.#password.setUsername(doc?.username ?? '');
     this.#totp.render(doc?.twoFactor?.totp === true);
     this.#email.render(doc?.twoFactor?.email === true, doc?.emails ?? []);
   }

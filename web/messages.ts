@@ -11,6 +11,11 @@ const PURPOSES: Readonly<Record<string, string>> = Object.freeze({
   'personalAccessTokens:generateToken': 'create a personal access token',
   'personalAccessTokens:regenerateToken': 'replace a personal access token',
   'personalAccessTokens:removeToken': 'revoke a personal access token',
+  'sessions:list': 'see where you are signed in',
+  'sessions:logout.me': 'sign a session out',
+  removeOtherTokens: 'sign out your other sessions',
+  changePassword: 'change your password',
+  'securityLog:list': 'read your security log',
   'demo.guarded': 'call the protected method',
 });
 
@@ -42,6 +47,7 @@ const ERROR_TEXT: Readonly<Record<string, string>> = Object.freeze({
   'totp-already-enabled': 'The authenticator app is already on.',
   'totp-not-enabled': 'The authenticator app is not on.',
   'totp-not-started': 'Start the set-up again.',
+  'error-session-not-found': 'That session is already signed out.',
 });
 
 /** The error of a call, as a sentence for the user. */

@@ -13,7 +13,8 @@ export type AuditAction =
   | 'token.created' | 'token.regenerated' | 'token.removed'
   | '2fa.locked-out' | '2fa.replay-rejected'
   | 'password.locked-out' | 'address.locked-out' | 'account.lock-notified' | 'account.unlocked'
-  | 'password.changed' | 'password.reset' | 'email.verified' | 'user.created';
+  | 'password.changed' | 'password.reset' | 'email.verified' | 'user.created'
+  | 'user.login' | '2fa.failed' | 'session.revoked' | 'sessions.revoked-others';
 
 /** Append an audit record; a failure to write it is logged, never hidden. */
 export async function audit(services: Services, action: AuditAction, userId: string | null, caller: Caller | null, details: Record<string, unknown> | null = null): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import type { LoginState } from '../calls/caller.js';
 import type { Services } from '../services/services.js';
+import type { TokenUse } from '../storage/contract.js';
 import { randomToken, sha256Base64 } from '../security/crypto.js';
 
 /** What `login`, `createUser` and `getNewToken` return (Meteor's shape). */
@@ -21,17 +22,26 @@ export function hashToken(token: string): string {
   return sha256Base64(token);
 }
 
-/**
- * Create and store a login token for a user. It expires after `loginTokenLifetimeMs`, or at
- * `expiresAtOverride` when given (`getNewToken` keeps the current token's expiry, as Meteor does).
- */
-export async function issueLoginToken(services: Services, userId: string, expiresAtOverride?: Date | null): Promise<{ token: string; hashedToken: string; expiresAt: Date | null }> {
+/** Options of {@link issueLoginToken}. */
+export interface IssueOptions {
+  /** When the token expires instead of after `loginTokenLifetimeMs` (`getNewToken` keeps the current expiry, as Meteor does). */
+  expiresAt?: Date | null;
+  /** Where the token is issued to (the account page's session list shows it). */
+  use?: TokenUse;
+}
+
+/** Create and store a login token for a user. */
+export async function issueLoginToken(services: Services, userId: string, options: IssueOptions = {}): Promise<{ token: string; hashedToken: string; expiresAt: Date | null }> {
   const token = randomToken(32);
   const hashedToken = hashToken(token);
   const now = services.clock.now();
   const lifetime = services.options.loginTokenLifetimeMs;
-  const expiresAt = expiresAtOverride !== undefined ? expiresAtOverride : lifetime > 0 ? new Date(now + lifetime) : null;
-  await services.store.loginTokens.insert({ hashedToken, userId, createdAt: new Date(now), expiresAt });
+  const expiresAt = options.expiresAt !== undefined ? options.expiresAt : lifetime > 0 ? new Date(now + lifetime) : null;
+  const use = options.use;
+  await services.store.loginTokens.insert({
+    hashedToken, userId, createdAt: new Date(now), expiresAt,
+    ...(use === undefined ? {} : { lastUsedAt: use.at, clientAddress: use.clientAddress, userAgent: use.userAgent }),
+  });
   return { token, hashedToken, expiresAt };
 }
 

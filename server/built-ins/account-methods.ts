@@ -13,6 +13,7 @@ import { audit } from '../accounts/audit.js';
 import { issueSession, login, passwordToDigest, startSession, verifyPassword, type IssuedSession } from './login.js';
 import { callerOf } from '../calls/dispatcher.js';
 import { issueLoginToken, NEVER_EXPIRES, type LoginResult } from '../accounts/tokens.js';
+import { tokenUseOf } from '../accounts/sessions.js';
 import { consumeResetToken, consumeVerificationToken, sendResetEmail, sendVerificationEmail } from './email-flows.js';
 import type { RevocationWatcher } from '../accounts/revocations.js';
 import { createUserRecord, AdminError } from '../accounts/admin.js';
@@ -55,7 +56,7 @@ async function sessionAfterLink(services: Services, guard: typeof TwoFactorGuard
   if (!user) throw catalogueError('tokenExpired');
   const state = await services.store.twoFactor.get(userId);
   if (guard.availableMethods(user, state).length > 0) return null;
-  return { user, issued: await issueSession(services, caller, user) };
+  return { user, issued: await issueSession(services, caller, user, false, { via: 'email-link', twoFactor: false }) };
 }
 
 export function installAccountMethods(server: DdpServer, container: ServiceContainer, guard: () => Promise<TwoFactorGuard>, GuardClass: typeof TwoFactorGuard, revocations: RevocationWatcher): void {
@@ -96,7 +97,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
         const old = caller.login.hashedToken;
         // The new token in, the old one out, as one change: a failure leaves the old one working.
         const { issued, removed } = await services.store.transaction(async () => {
-          const issued = await issueLoginToken(services, userId, current.expiresAt);
+          const issued = await issueLoginToken(services, userId, { expiresAt: current.expiresAt, use: tokenUseOf(caller, services.clock.now()) });
           return { issued, removed: await services.store.loginTokens.remove(old) };
         });
         await caller.setUser(userId, { userId, hashedToken: issued.hashedToken, kind: 'session', bypassTwoFactor: false });
@@ -108,11 +109,20 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
 
     removeOtherTokens: {
       requireUser: true,
+      // Signing the other sessions out is an account change: a user with a second factor gives
+      // it every time, or a stolen session could sign the owner out as fast as they sign in. A
+      // user without one passes as in Meteor (its `logoutOtherClients` calls this).
+      twoFactor: { requireSecondFactor: true, disableRememberMe: true, disablePasswordFallback: true },
       params: [],
       async handler() {
-        const { userId, hashedToken } = requireLogin(callerOf(this));
+        const caller = callerOf(this);
+        const { userId, hashedToken } = requireLogin(caller);
         const services = await svc();
-        if ((await services.store.loginTokens.removeForUser(userId, hashedToken ?? undefined)) > 0) await revocations.revoked();
+        const count = await services.store.loginTokens.removeForUser(userId, hashedToken ?? undefined);
+        if (count > 0) {
+          await revocations.revoked();
+          await audit(services, 'sessions.revoked-others', userId, caller, { count });
+        }
       },
     },
 

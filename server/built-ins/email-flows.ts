@@ -16,6 +16,12 @@ function link(services: Services, route: string, token: string): string | undefi
   return base === null ? undefined : `${base.replace(/\/$/, '')}/#/${route}/${token}`;
 }
 
+/** A link into the account page (`/account/#/<route>/<token>`): the token stays in the fragment, never sent to a server. */
+function pageLink(services: Services, route: string, token: string): string | undefined {
+  const base = services.options.publicUrl;
+  return base === null ? undefined : `${base.replace(/\/$/, '')}/account/#/${route}/${token}`;
+}
+
 async function sendOrFail(services: Services, message: MailMessage, userId: string): Promise<void> {
   try {
     await services.mailer.send(message);
@@ -62,10 +68,16 @@ export async function consumeVerificationToken(services: Services, token: string
   return record.userId;
 }
 
-/** Send a reset link (or token) to the user's first address. */
+/**
+ * Send a reset link (or the token alone, without a public URL). The link is Meteor's
+ * (`<public URL>/#/reset-password/<token>`), or the account page's (`/account/#/reset-password/<token>`)
+ * when it is served: the page finishes the reset.
+ */
 export async function sendResetEmail(services: Services, user: UserRecord, address: string): Promise<void> {
   const token = randomToken(32);
-  const mail = resetPasswordMail({ username: user.username, token, expiresInMinutes: Math.round(services.options.resetTokenLifetimeMs / 60_000) });
+  // The account page finishes it when it is served; otherwise the application's own page does, at Meteor's URL.
+  const url = services.options.accountPage ? pageLink(services, 'reset-password', token) : link(services, 'reset-password', token);
+  const mail = resetPasswordMail({ username: user.username, token, expiresInMinutes: Math.round(services.options.resetTokenLifetimeMs / 60_000), ...(url === undefined ? {} : { url }) });
   await storeAndSend(services, user, 'reset-password', token, services.options.resetTokenLifetimeMs, address, { to: address, ...mail });
 }
 

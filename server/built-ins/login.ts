@@ -13,6 +13,8 @@ import { trustMark } from '../two-factor/trust.js';
 import { passwordDigest } from '../security/password-hasher.js';
 import { PasswordBlockedError } from '../accounts/password-checks.js';
 import { authenticateToken, issueLoginToken, NEVER_EXPIRES, type LoginResult } from '../accounts/tokens.js';
+import { tokenUseOf } from '../accounts/sessions.js';
+import { audit } from '../accounts/audit.js';
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
 
@@ -90,16 +92,25 @@ export interface IssuedSession {
   trustUntil: Date | null;
 }
 
+/** How a sign-in was proved, for the user's security log (`user.login`). */
+export interface SignIn {
+  via: 'password' | 'email-link';
+  twoFactor: boolean;
+}
+
 /**
- * Stores a new session for `user` (its token, and with `trusted` the trust mark of this client)
- * as one transaction, or as part of the caller's. The connection is not logged in yet: see
- * {@link startSession}, called once the writes are committed.
+ * Stores a new session for `user` (its token with where it was issued to, with `trusted` the
+ * trust mark of this client, and with `signIn` the security log's entry) as one transaction, or
+ * as part of the caller's. The connection is not logged in yet: see {@link startSession},
+ * called once the writes are committed.
  */
-export async function issueSession(services: Services, caller: Caller, user: UserRecord, trusted = false): Promise<IssuedSession> {
+export async function issueSession(services: Services, caller: Caller, user: UserRecord, trusted = false, signIn?: SignIn): Promise<IssuedSession> {
   return services.store.transaction(async () => {
-    const issued = await issueLoginToken(services, user.id);
+    const issued = await issueLoginToken(services, user.id, { use: tokenUseOf(caller, services.clock.now()) });
     const mark = trusted ? trustMark(services, caller) : null;
     if (mark) await services.store.loginTokens.setTrust(issued.hashedToken, mark);
+    // Resumes (reconnects, reloads) are not sign-ins and would drown them in the log.
+    if (signIn) await audit(services, 'user.login', user.id, caller, { via: signIn.via, twoFactor: signIn.twoFactor });
     return { ...issued, trustUntil: mark?.until ?? null };
   });
 }
@@ -117,8 +128,8 @@ export async function startSession(caller: Caller, user: UserRecord, issued: Iss
  * checked also vouches for this client on the new token. The store writes are one transaction
  * and the connection is logged in only once they are done: a failure leaves no session at all.
  */
-export async function completePasswordLogin(services: Services, caller: Caller, user: UserRecord, trusted = false): Promise<LoginResult> {
-  return startSession(caller, user, await issueSession(services, caller, user, trusted));
+export async function completePasswordLogin(services: Services, caller: Caller, user: UserRecord, trusted = false, signIn?: SignIn): Promise<LoginResult> {
+  return startSession(caller, user, await issueSession(services, caller, user, trusted, signIn));
 }
 
 export async function login(deps: LoginDeps, caller: Caller, request: unknown): Promise<LoginResult> {
@@ -157,7 +168,7 @@ export async function login(deps: LoginDeps, caller: Caller, request: unknown): 
   // token, under the trust rules of any check (same fingerprint, this token only, for
   // trustedClientMs; disableRememberMe methods still ask), so the first guarded call does not
   // ask again for the code the app still shows (which the replay rule would refuse).
-  return completePasswordLogin(services, caller, user, verified === 'code');
+  return completePasswordLogin(services, caller, user, verified === 'code', { via: 'password', twoFactor: verified === 'code' });
 }
 
 async function resume(services: Services, caller: Caller, token: unknown): Promise<LoginResult> {
@@ -165,6 +176,8 @@ async function resume(services: Services, caller: Caller, token: unknown): Promi
   const found = await authenticateToken(services, token);
   if (found === null || found === 'expired') throw catalogueError('tokenExpired');
   const { login } = found;
+  // The account page's session list shows when and where each session was last used.
+  if (login.kind === 'session') await services.store.loginTokens.touch(login.hashedToken, tokenUseOf(caller, services.clock.now()));
   await caller.setUser(login.userId, login);
   return { id: login.userId, token, tokenExpires: found.expiresAt ?? NEVER_EXPIRES, type: 'resume' };
 }

@@ -95,13 +95,24 @@ export interface ResetPasswordMailInput {
   token: string;
   username: string;
   expiresInMinutes: number;
+  /** The link that finishes the reset (the server's public URL + `#/reset-password/<token>`); without it, the token alone. */
+  url?: string;
 }
 
-/** The email with a password-reset token. */
-export function resetPasswordMail({ token, username, expiresInMinutes }: ResetPasswordMailInput): MailContent {
+/** The email with a password-reset link, or the token alone when the server has no public URL. */
+export function resetPasswordMail({ token, username, expiresInMinutes, url }: ResetPasswordMailInput): MailContent {
   const intro = `Hello ${username},`;
-  const body = `someone asked to reset your password. Use this token within ${minutes(expiresInMinutes)}:`;
   const ignore = 'If it was not you, ignore this message: your password stays as it is.';
+  if (url !== undefined) {
+    const body = `someone asked to reset your password. Open this link within ${minutes(expiresInMinutes)} to choose a new one:`;
+    const link = isWebUrl(url) ? `<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>` : escapeHtml(url);
+    return {
+      subject: 'Reset your password',
+      text: `${intro}\n\n${body}\n\n${url}\n\n${ignore}\n`,
+      html: page([escapeHtml(intro), `${escapeHtml(body)}<br>${link}`, escapeHtml(ignore)]),
+    };
+  }
+  const body = `someone asked to reset your password. Use this token within ${minutes(expiresInMinutes)}:`;
   return {
     subject: 'Reset your password',
     text: `${intro}\n\n${body}\n\n${token}\n\n${ignore}\n`,

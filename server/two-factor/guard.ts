@@ -177,6 +177,7 @@ export class TwoFactorGuard {
       throw this.error('totpMaxAttempts', 'password', { codeGenerated: false }, ctx, err.lockedForMs);
     }
     if (!ok) {
+      await audit(this.services, '2fa.failed', ctx.user.id, ctx.caller, { factor: 'password' });
       this.emit('invalid', 'password');
       throw this.error('totpInvalid', 'password', { codeGenerated: false }, ctx);
     }
@@ -203,6 +204,8 @@ export class TwoFactorGuard {
         // Say so, and when the next code comes: the user typed what the app shows.
         return this.recordFailure(ctx, factor, counter, () => replayData(this.services, ctx.user));
       }
+      // The owner's security log shows each wrong code ("was that me?"): which factor, from where.
+      await audit(this.services, '2fa.failed', ctx.user.id, ctx.caller, { factor: counter });
       return this.recordFailure(ctx, factor, counter, invalidData);
     });
   }

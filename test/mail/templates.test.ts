@@ -32,4 +32,12 @@ describe('mail/templates', () => {
     expect(m.text).to.include('r3set').and.include('30 minutes');
     expect(m.html).to.include('<code>r3set</code>');
   });
+
+  it('reset-password mail with a public URL carries the link (escaped in HTML), not a bare token to paste', () => {
+    const m = resetPasswordMail({ token: 'r3set', username: 'ann', expiresInMinutes: 30, url: 'https://chat.example/account/#/reset-password/r3set&x' });
+    expect(m.text).to.include('https://chat.example/account/#/reset-password/r3set&x').and.include('30 minutes');
+    expect(m.html).to.include('<a href="https://chat.example/account/#/reset-password/r3set&amp;x">').and.not.include('<code>');
+    const odd = resetPasswordMail({ token: 't', username: 'ann', expiresInMinutes: 30, url: 'javascript:alert(1)' });
+    expect(odd.html).to.not.include('<a ');
+  });
 });

@@ -78,6 +78,10 @@ const ROWS: Record<string, Row> = {
   'personalAccessTokens:regenerateToken': { valid: [{ tokenName: 'ci' }], guarded: true, cases: [[{ tokenName: '' }], [], [{}]] },
   'personalAccessTokens:removeToken': { valid: [{ tokenName: 'ci' }], guarded: true, cases: [[{ tokenName: '' }], [], [{}]] },
   'personalAccessTokens:list': { valid: [] },
+  // The account page's sessions and security log (issue 24).
+  'sessions:list': { valid: [], guarded: true },
+  'sessions:logout.me': { valid: [{ sessionId: 'abc' }], guarded: true, cases: [[{ sessionId: '' }], [], [{}]] },
+  'securityLog:list': { valid: [{ offset: 0, count: 20 }], guarded: true, cases: [[{ offset: 1.5, count: 20 }], [{ offset: 0, count: '20' }], [{ count: 20 }], [{ offset: 0, count: 20, userId: 'someone-else' }]] },
   // The account page's demo method (server/web).
   'demo.guarded': { valid: [], guarded: true },
 };

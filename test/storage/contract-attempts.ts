@@ -180,5 +180,22 @@ export function auditContract(store: StoreGetter): void {
       expect(await actions({ limit: 0 })).to.deep.equal([]);
       expect(await actions({ userId: 'nobody' })).to.deep.equal([]);
     });
+
+    it('lists newest first (ties: the later written first) and pages with offset and limit', async () => {
+      await store().audit.append(entry('a1', at(100), 'a'));
+      await store().audit.append(entry('b1', at(150), 'b'));
+      await store().audit.append(entry('a2-x', at(200), 'a'));
+      await store().audit.append(entry('a2-y', at(200), 'a'));
+      await store().audit.append(entry('a3', at(300), 'a'));
+      const actions = async (q: Parameters<ReturnType<StoreGetter>['audit']['list']>[0]) =>
+        (await store().audit.list(q)).map((r) => r.action);
+      expect(await actions({ userId: 'a', newestFirst: true })).to.deep.equal(['a3', 'a2-y', 'a2-x', 'a1']);
+      expect(await actions({ userId: 'a', newestFirst: true, limit: 2 })).to.deep.equal(['a3', 'a2-y']);
+      expect(await actions({ userId: 'a', newestFirst: true, limit: 2, offset: 2 })).to.deep.equal(['a2-x', 'a1']);
+      expect(await actions({ userId: 'a', newestFirst: true, limit: 2, offset: 4 })).to.deep.equal([]);
+      expect(await actions({ newestFirst: true, offset: 3 })).to.deep.equal(['b1', 'a1']);
+      expect(await actions({ offset: 1, limit: 1 })).to.deep.equal(['b1']);
+      expect(await actions({ userId: 'a', since: at(200), newestFirst: true, offset: 1 })).to.deep.equal(['a2-y', 'a2-x']);
+    });
   });
 }

@@ -15,9 +15,37 @@ export function loginTokenContract(store: StoreGetter): void {
       await store().loginTokens.insert({ hashedToken: 'h2', userId: u.id, createdAt: T0, expiresAt: null });
       expect(await store().loginTokens.find('h1')).to.deep.equal({
         hashedToken: 'h1', userId: u.id, createdAt: T0, expiresAt: at(1000), trust: null,
+        lastUsedAt: null, clientAddress: null, userAgent: null,
       });
       expect((await store().loginTokens.find('h2'))?.expiresAt).to.equal(null);
       expect(await store().loginTokens.find('h3')).to.equal(null);
+    });
+
+    it('keeps where a token was issued, lists a user\'s tokens oldest first, and records each use', async () => {
+      const u = await makeUser(store(), 'uma');
+      const o = await makeUser(store(), 'oli');
+      await store().loginTokens.insert({ hashedToken: 'late', userId: u.id, createdAt: at(200), expiresAt: null });
+      await store().loginTokens.insert({
+        hashedToken: 'early', userId: u.id, createdAt: at(100), expiresAt: at(9000),
+        lastUsedAt: at(100), clientAddress: '192.0.2.1', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0',
+      });
+      await store().loginTokens.insert({ hashedToken: 'same-a', userId: u.id, createdAt: at(300), expiresAt: null });
+      await store().loginTokens.insert({ hashedToken: 'same-b', userId: u.id, createdAt: at(300), expiresAt: null });
+      await store().loginTokens.insert({ hashedToken: 'other', userId: o.id, createdAt: at(50), expiresAt: null });
+      const list = await store().loginTokens.listForUser(u.id);
+      expect(list.map((t) => t.hashedToken)).to.deep.equal(['early', 'late', 'same-a', 'same-b']);
+      expect(list[0]).to.deep.include({ lastUsedAt: at(100), clientAddress: '192.0.2.1', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0', expiresAt: at(9000) });
+      expect(list[1]).to.deep.include({ lastUsedAt: null, clientAddress: null, userAgent: null });
+      expect(await store().loginTokens.listForUser('nobody')).to.deep.equal([]);
+
+      expect(await store().loginTokens.touch('late', { at: at(500), clientAddress: '198.51.100.9', userAgent: 'curl/8' })).to.equal(true);
+      expect(await store().loginTokens.find('late')).to.deep.include({ lastUsedAt: at(500), clientAddress: '198.51.100.9', userAgent: 'curl/8', createdAt: at(200) });
+      expect(await store().loginTokens.touch('late', { at: at(600), clientAddress: null, userAgent: null })).to.equal(true);
+      expect(await store().loginTokens.find('late')).to.deep.include({ lastUsedAt: at(600), clientAddress: null, userAgent: null });
+      expect(await store().loginTokens.touch('ghost', { at: at(600), clientAddress: null, userAgent: null })).to.equal(false);
+      // A copy: changing it changes nothing stored.
+      list[0]!.clientAddress = 'changed';
+      expect((await store().loginTokens.find('early'))?.clientAddress).to.equal('192.0.2.1');
     });
 
     it('rejects an unknown user and a duplicate hash', async () => {

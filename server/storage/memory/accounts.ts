@@ -94,12 +94,35 @@ export function memoryLoginTokenStore(d: MemoryData): LoginTokenStore {
     async insert(rec) {
       d.requireUser(rec.userId);
       if (d.loginTokens.has(rec.hashedToken)) throw new StoreConflictError('token');
-      d.loginTokens.set(rec.hashedToken, { ...copy(rec), trust: null });
+      d.loginTokens.set(rec.hashedToken, {
+        ...copy(rec),
+        trust: null,
+        lastUsedAt: rec.lastUsedAt ? new Date(rec.lastUsedAt) : null,
+        clientAddress: rec.clientAddress ?? null,
+        userAgent: rec.userAgent ?? null,
+      });
     },
     async find(hashedToken) {
       d.check();
       const t = d.loginTokens.get(hashedToken);
       return t ? copy(t) : null;
+    },
+    async listForUser(userId) {
+      d.check();
+      // Map order is insertion order; the stable sort keeps it for equal times.
+      return [...d.loginTokens.values()]
+        .filter((t) => t.userId === userId)
+        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+        .map(copy);
+    },
+    async touch(hashedToken, use) {
+      d.check();
+      const t = d.loginTokens.get(hashedToken);
+      if (!t) return false;
+      t.lastUsedAt = new Date(use.at);
+      t.clientAddress = use.clientAddress;
+      t.userAgent = use.userAgent;
+      return true;
     },
     async remove(hashedToken) {
       d.check();

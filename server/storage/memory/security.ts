@@ -166,7 +166,9 @@ export function memoryAuditStore(d: MemoryData): AuditStore {
         .filter((r) => since === undefined || r.at.getTime() >= since)
         // Stable sort keeps insertion order for equal timestamps.
         .sort((a, b) => a.at.getTime() - b.at.getTime());
-      const limited = query.limit === undefined ? matches : matches.slice(0, Math.max(0, Math.floor(query.limit)));
+      if (query.newestFirst === true) matches.reverse();
+      const from = Math.max(0, Math.floor(query.offset ?? 0));
+      const limited = query.limit === undefined ? matches.slice(from) : matches.slice(from, from + Math.max(0, Math.floor(query.limit)));
       return limited.map(copy);
     },
   };

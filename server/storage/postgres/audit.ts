@@ -45,10 +45,12 @@ export function pgAuditStore(ctx: PgContext): AuditStore {
       if (query.since !== undefined) where.push(`at >= $${params.push(query.since)}`);
       // LIMIT NULL means no limit.
       const limit = query.limit === undefined ? null : Math.max(0, Math.floor(query.limit));
+      const offset = Math.max(0, Math.floor(query.offset ?? 0));
+      const order = query.newestFirst === true ? 'at DESC, id DESC' : 'at, id';
       const { rows } = await ctx.query<AuditRow>(
         `SELECT id, at, user_id, action, client_address, user_agent, details FROM ${s}.audit
          ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY at, id LIMIT $${params.push(limit)}`,
+         ORDER BY ${order} LIMIT $${params.push(limit)} OFFSET $${params.push(offset)}`,
         params,
       );
       return rows.map(toAudit);

@@ -170,6 +170,19 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
         EXECUTE FUNCTION ${s}.token_revoked();
     `,
   },
+  {
+    version: 3,
+    name: 'where and when login tokens were last used (the account page lists sessions)',
+    // Tokens issued before this version show no use until their next one; seq orders tokens
+    // issued in the same millisecond as they were inserted.
+    sql: (s: string) => `
+      ALTER TABLE ${s}.login_tokens
+        ADD COLUMN last_used_at timestamptz,
+        ADD COLUMN client_address text,
+        ADD COLUMN user_agent text,
+        ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
+    `,
+  },
 ]);
 
 /** A row of `schema_migrations`. */

@@ -12,6 +12,9 @@ interface LoginTokenRow {
   expires_at: Date | null;
   trust_fingerprint: string | null;
   trust_until: Date | null;
+  last_used_at: Date | null;
+  client_address: string | null;
+  user_agent: string | null;
 }
 
 interface PersonalTokenRow {
@@ -32,6 +35,9 @@ const toLoginToken = (r: LoginTokenRow): LoginTokenRecord => ({
     r.trust_fingerprint === null || r.trust_until === null
       ? null
       : { fingerprint: r.trust_fingerprint, until: r.trust_until },
+  lastUsedAt: r.last_used_at,
+  clientAddress: r.client_address,
+  userAgent: r.user_agent,
 });
 
 const toPersonalToken = (r: PersonalTokenRow): PersonalTokenRecord => ({
@@ -43,7 +49,7 @@ const toPersonalToken = (r: PersonalTokenRow): PersonalTokenRecord => ({
   lastUsedAt: r.last_used_at,
 });
 
-const LOGIN_COLUMNS = 'hashed_token, user_id, created_at, expires_at, trust_fingerprint, trust_until';
+const LOGIN_COLUMNS = 'hashed_token, user_id, created_at, expires_at, trust_fingerprint, trust_until, last_used_at, client_address, user_agent';
 const PERSONAL_COLUMNS = 'hashed_token, user_id, name, bypass_two_factor, created_at, last_used_at';
 
 const changed = (r: { rowCount: number | null }): number => r.rowCount ?? 0;
@@ -54,10 +60,25 @@ export function pgLoginTokenStore(ctx: PgContext): LoginTokenStore {
   return {
     async insert(rec) {
       await ctx.query(
-        `INSERT INTO ${s}.login_tokens (hashed_token, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-        [rec.hashedToken, rec.userId, rec.createdAt, rec.expiresAt],
+        `INSERT INTO ${s}.login_tokens (hashed_token, user_id, created_at, expires_at, last_used_at, client_address, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [rec.hashedToken, rec.userId, rec.createdAt, rec.expiresAt, rec.lastUsedAt ?? null, rec.clientAddress ?? null, rec.userAgent ?? null],
         rec.userId,
       );
+    },
+    async listForUser(userId) {
+      const { rows } = await ctx.query<LoginTokenRow>(
+        `SELECT ${LOGIN_COLUMNS} FROM ${s}.login_tokens WHERE user_id = $1 ORDER BY created_at, seq`,
+        [userId],
+      );
+      return rows.map(toLoginToken);
+    },
+    async touch(hashedToken, use) {
+      const r = await ctx.query(
+        `UPDATE ${s}.login_tokens SET last_used_at = $2, client_address = $3, user_agent = $4 WHERE hashed_token = $1`,
+        [hashedToken, use.at, use.clientAddress, use.userAgent],
+      );
+      return changed(r) > 0;
     },
     async find(hashedToken) {
       const { rows } = await ctx.query<LoginTokenRow>(

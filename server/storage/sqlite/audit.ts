@@ -3,6 +3,7 @@
  * @module
  */
 import type { AuditRecord, AuditStore } from '../contract.js';
+import type { Statement } from 'better-sqlite3';
 import type { SqliteContext } from './connection.js';
 
 interface AuditRow {
@@ -31,14 +32,22 @@ export function sqliteAuditStore(ctx: SqliteContext): AuditStore {
   const append = db.prepare(
     `INSERT INTO audit (at, user_id, action, client_address, user_agent, details) VALUES (?, ?, ?, ?, ?, ?)`,
   );
-  // No `since`: the smallest safe integer (not 0, which would hide pre-1970 dates). LIMIT -1 means no limit in SQLite. Two statements so the
-  // per-user query can use the (user_id, at, id) index.
-  const listAll = db.prepare<[number, number], AuditRow>(
-    'SELECT * FROM audit WHERE at >= ? ORDER BY at, id LIMIT ?',
-  );
-  const listUser = db.prepare<[string, number, number], AuditRow>(
-    'SELECT * FROM audit WHERE user_id = ? AND at >= ? ORDER BY at, id LIMIT ?',
-  );
+  // No `since`: the smallest safe integer (not 0, which would hide pre-1970 dates). LIMIT -1
+  // means no limit in SQLite. One statement per filter and order, so the per-user query can use
+  // the (user_id, at, id) index.
+  const statements = new Map<string, Statement<unknown[], AuditRow>>();
+  const statement = (byUser: boolean, newestFirst: boolean): Statement<unknown[], AuditRow> => {
+    const key = `${byUser}:${newestFirst}`;
+    let found = statements.get(key);
+    if (!found) {
+      const order = newestFirst ? 'at DESC, id DESC' : 'at, id';
+      found = db.prepare<unknown[], AuditRow>(
+        `SELECT * FROM audit WHERE ${byUser ? 'user_id = ? AND ' : ''}at >= ? ORDER BY ${order} LIMIT ? OFFSET ?`,
+      );
+      statements.set(key, found);
+    }
+    return found;
+  };
   return {
     async append(rec) {
       guard(() =>
@@ -55,12 +64,10 @@ export function sqliteAuditStore(ctx: SqliteContext): AuditStore {
     async list(query) {
       const since = query.since?.getTime() ?? Number.MIN_SAFE_INTEGER;
       const limit = query.limit === undefined ? -1 : Math.max(0, Math.floor(query.limit));
-      return guard(() =>
-        (query.userId === undefined
-          ? listAll.all(since, limit)
-          : listUser.all(query.userId, since, limit)
-        ).map(toAudit),
-      );
+      const offset = Math.max(0, Math.floor(query.offset ?? 0));
+      const byUser = query.userId !== undefined;
+      const params = [...(byUser ? [query.userId] : []), since, limit, offset];
+      return guard(() => statement(byUser, query.newestFirst === true).all(...params).map(toAudit));
     },
   };
 }

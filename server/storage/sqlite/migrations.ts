@@ -163,6 +163,16 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       END;
     `,
   },
+  {
+    version: 3,
+    name: 'where and when login tokens were last used (the account page lists sessions)',
+    // Tokens issued before this version show no use until their next one.
+    sql: `
+      ALTER TABLE login_tokens ADD COLUMN last_used_at INTEGER;
+      ALTER TABLE login_tokens ADD COLUMN client_address TEXT;
+      ALTER TABLE login_tokens ADD COLUMN user_agent TEXT;
+    `,
+  },
 ]);
 
 /** A row of `schema_migrations`. */

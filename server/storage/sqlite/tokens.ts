@@ -17,6 +17,9 @@ interface LoginTokenRow {
   expires_at: number | null;
   trust_fingerprint: string | null;
   trust_until: number | null;
+  last_used_at: number | null;
+  client_address: string | null;
+  user_agent: string | null;
 }
 
 interface PersonalTokenRow {
@@ -37,6 +40,9 @@ const toLoginToken = (r: LoginTokenRow): LoginTokenRecord => ({
     r.trust_fingerprint === null || r.trust_until === null
       ? null
       : { fingerprint: r.trust_fingerprint, until: new Date(r.trust_until) },
+  lastUsedAt: r.last_used_at === null ? null : new Date(r.last_used_at),
+  clientAddress: r.client_address,
+  userAgent: r.user_agent,
 });
 
 const toPersonalToken = (r: PersonalTokenRow): PersonalTokenRecord => ({
@@ -52,9 +58,16 @@ const toPersonalToken = (r: PersonalTokenRow): PersonalTokenRecord => ({
 export function sqliteLoginTokenStore(ctx: SqliteContext): LoginTokenStore {
   const { db, guard } = ctx;
   const insert = db.prepare(
-    'INSERT INTO login_tokens (hashed_token, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)',
+    `INSERT INTO login_tokens (hashed_token, user_id, created_at, expires_at, last_used_at, client_address, user_agent)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
   );
   const find = db.prepare<[string], LoginTokenRow>('SELECT * FROM login_tokens WHERE hashed_token = ?');
+  const listForUser = db.prepare<[string], LoginTokenRow>(
+    'SELECT * FROM login_tokens WHERE user_id = ? ORDER BY created_at, rowid',
+  );
+  const touch = db.prepare(
+    'UPDATE login_tokens SET last_used_at = ?, client_address = ?, user_agent = ? WHERE hashed_token = ?',
+  );
   const remove = db.prepare('DELETE FROM login_tokens WHERE hashed_token = ?');
   const removeForUser = db.prepare('DELETE FROM login_tokens WHERE user_id = ?');
   const removeOthers = db.prepare('DELETE FROM login_tokens WHERE user_id = ? AND hashed_token <> ?');
@@ -67,7 +80,16 @@ export function sqliteLoginTokenStore(ctx: SqliteContext): LoginTokenStore {
   return {
     async insert(rec) {
       guard(
-        () => insert.run(rec.hashedToken, rec.userId, rec.createdAt.getTime(), rec.expiresAt?.getTime() ?? null),
+        () =>
+          insert.run(
+            rec.hashedToken,
+            rec.userId,
+            rec.createdAt.getTime(),
+            rec.expiresAt?.getTime() ?? null,
+            rec.lastUsedAt?.getTime() ?? null,
+            rec.clientAddress ?? null,
+            rec.userAgent ?? null,
+          ),
         rec.userId,
       );
     },
@@ -76,6 +98,12 @@ export function sqliteLoginTokenStore(ctx: SqliteContext): LoginTokenStore {
         const row = find.get(hashedToken);
         return row ? toLoginToken(row) : null;
       });
+    },
+    async listForUser(userId) {
+      return guard(() => listForUser.all(userId).map(toLoginToken));
+    },
+    async touch(hashedToken, use) {
+      return guard(() => touch.run(use.at.getTime(), use.clientAddress, use.userAgent, hashedToken).changes > 0);
     },
     async remove(hashedToken) {
       return guard(() => remove.run(hashedToken).changes > 0);
