@@ -2,7 +2,7 @@
  * The memory store's state, shared by its sub-stores.
  * @module
  */
-import type { AttemptState, AuditRecord, CodeRecord, LoginTokenRecord, PersonalTokenRecord, RevokedToken, UserRecord } from '../contract.js';
+import type { AttemptState, AuditRecord, CodeRecord, LoginTokenRecord, PasskeyRecord, PersonalTokenRecord, RevokedToken, UserRecord, WebAuthnChallengeRecord } from '../contract.js';
 import { StoreNotFoundError, StoreUnavailableError } from '../store-errors.js';
 
 /** Stored 2FA row; backup codes as a set of hashes. */
@@ -36,6 +36,9 @@ export class MemoryData {
   private nextRevocationSeq = 1;
   readonly audit: AuditRecord[] = [];
   nextAuditId = 1;
+  /** Passkeys by credential id, in insertion order. */
+  readonly passkeys = new Map<string, PasskeyRecord>();
+  webauthnChallenges: WebAuthnChallengeRecord[] = [];
 
   /** Every removal or replacement of a token goes through here: it writes the revocation, as the SQL stores' triggers do. */
   removeToken(tokens: Map<string, unknown>, hashedToken: string): boolean {

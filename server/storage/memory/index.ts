@@ -7,6 +7,7 @@ import type { Store } from '../contract.js';
 import { memoryLoginTokenStore, memoryPersonalTokenStore, memoryUserStore } from './accounts.js';
 import { MemoryData } from './data.js';
 import { memoryAttemptStore, memoryAuditStore, memoryCodeStore, memoryTwoFactorStore } from './security.js';
+import { memoryPasskeyStore, memoryWebAuthnChallengeStore } from './passkeys.js';
 import { memoryAddressAttemptStore, memoryKnownAddressStore, memoryRevocationStore } from './guess-limits.js';
 
 /** Creates an empty in-memory store. Data lives as long as the returned object. */
@@ -24,6 +25,8 @@ export function createMemoryStore(): Store {
     knownAddresses: memoryKnownAddressStore(d),
     revocations: memoryRevocationStore(d),
     audit: memoryAuditStore(d),
+    passkeys: memoryPasskeyStore(d),
+    webauthnChallenges: memoryWebAuthnChallengeStore(d),
     async ping() {
       d.check();
     },
