@@ -27,6 +27,7 @@ function policyInput(password: unknown): string | { digest: string } {
 /** Methods counted by the default accounts rate limit (Meteor's: per connection). */
 export const RATE_LIMITED_ACCOUNT_METHODS: readonly string[] = Object.freeze([
   'login', 'createUser', 'forgotPassword', 'resetPassword', 'sendVerificationEmail', 'verifyEmail', '2fa:sendEmailCode',
+  'passkey:loginOptions', '2fa:passkey:registrationOptions',
 ]);
 
 const PASSWORD = Match.OneOf(Match.Text(256, 1), { digest: Match.Text(64, 64), algorithm: 'sha-256' });
@@ -50,8 +51,7 @@ async function setPasswordDigest(services: Services, revocations: RevocationWatc
 async function loginAfterLink(services: Services, guard: typeof TwoFactorGuard, caller: Caller, userId: string): Promise<LoginResult | undefined> {
   const user = await services.store.users.findById(userId);
   if (!user) throw catalogueError('tokenExpired');
-  const state = await services.store.twoFactor.get(userId);
-  if (guard.availableMethods(user, state).length > 0) return undefined;
+  if ((await guard.factorsOf(services, user)).available.length > 0) return undefined;
   return completePasswordLogin(services, caller, user);
 }
 
