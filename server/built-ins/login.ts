@@ -110,7 +110,7 @@ export async function login(deps: LoginDeps, caller: Caller, request: unknown): 
   if ('totp' in request) {
     const totp = request.totp;
     if (!onlyKeys(request, ['totp']) || !isRecord(totp) || !onlyKeys(totp, ['login', 'code', 'method'])
-      || typeof totp.code !== 'string' || totp.code.length > (totp.method === 'passkey' ? MAX_PASSKEY_RESPONSE_LENGTH : 128) || !isRecord(totp.login)
+      || typeof totp.code !== 'string' || totp.code.length > MAX_PASSKEY_RESPONSE_LENGTH || !isRecord(totp.login)
       || (totp.method !== undefined && typeof totp.method !== 'string')) throw catalogueError('matchFailed');
     code = totp.code;
     method = typeof totp.method === 'string' ? totp.method : undefined;

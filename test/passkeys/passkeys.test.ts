@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { resetUserTwoFactor, listUsers } from '../../server/accounts/admin.js';
+import { connectNode, passkeyHandler, type TwoFactorChallenge } from '../../client/node.js';
 import { passwordAnswer, passwordLogin, startFixture, stopFixtures, totpAnswer, type Fixture } from '../two-factor/fixture.js';
 import type { Msg, TestClient } from '../two-factor/client.js';
 import { SoftAuthenticator, type CreationOptions, type Json, type RequestOptions } from './soft-authenticator.js';
@@ -232,6 +233,36 @@ describe('passkeys (software authenticator)', () => {
       expect(second.status).to.equal(200);
       expect((JSON.parse(((await second.json()) as { message: string }).message) as Msg).result).to.equal('always');
     });
+  });
+
+  it('a Node client: onTwoFactorRequired gets the details, and the passkey helper says it needs a browser', async () => {
+    const { userId, auth } = await enrolled('pia');
+    const seen: TwoFactorChallenge[] = [];
+    const client = await connectNode(fx.url, {
+      onTwoFactorRequired: (challenge) => {
+        seen.push(challenge);
+        // The test's authenticator stands in for the browser.
+        return { code: JSON.stringify(auth.get(challenge.details.passkeyOptions as RequestOptions)), method: 'passkey' };
+      },
+    });
+    try {
+      await client.loginWithPassword('pia', 'pw-pia');
+      expect(client.userId).to.equal(userId);
+      expect(await client.call('app.always')).to.equal('always');
+      expect(seen.map((c) => [c.method, c.details.method])).to.deep.equal([['login', 'passkey'], ['app.always', 'passkey']]);
+      expect(seen[1]!.details.passkeyOptions?.challenge).to.be.a('string');
+    } finally {
+      client.close();
+    }
+    const bare = await connectNode(fx.url, { onTwoFactorRequired: passkeyHandler() });
+    try {
+      const err = await bare.loginWithPassword('pia', 'pw-pia').then(() => null, (e: unknown) => e as { error: string; reason: string; details: { availableMethods: string[] } });
+      expect(err?.error).to.equal('passkey-unsupported');
+      expect(err?.reason).to.match(/passkey needs a browser/);
+      expect(err?.details.availableMethods).to.deep.equal(['passkey']);
+    } finally {
+      bare.close();
+    }
   });
 
   it('the administrator lists passkeys and reset-2fa removes them', async () => {
