@@ -39,7 +39,7 @@ const BOOLEANS: Readonly<Record<string, boolean>> = Object.freeze({
 
 /**
  * Converts a text value to the option's type: numbers and booleans (`true/false`, `yes/no`,
- * `on/off`, `1/0`) are parsed, `allowedOrigins` is a comma-separated list. Text that does not
+ * `on/off`, `1/0`) are parsed, `allowedOrigins` and `webauthnOrigins` are comma-separated lists. Text that does not
  * parse is returned unchanged, so `resolveOptions` rejects it with its usual message.
  */
 export function optionFromText(name: OptionName, text: string): unknown {
@@ -47,7 +47,7 @@ export function optionFromText(name: OptionName, text: string): unknown {
   const trimmed = text.trim();
   if (typeof fallback === 'number') return NUMBER.test(trimmed) ? Number(trimmed) : text;
   if (typeof fallback === 'boolean') return BOOLEANS[trimmed.toLowerCase()] ?? text;
-  if (name === 'allowedOrigins') {
+  if (name === 'allowedOrigins' || name === 'webauthnOrigins') {
     return trimmed
       .split(',')
       .map((o) => o.trim())

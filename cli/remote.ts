@@ -105,8 +105,8 @@ function checkLoginFlags(flags: RemoteFlags, canAsk: boolean): void {
   if (flags.user !== undefined && flags.password === undefined && !canAsk) {
     throw new CliError('--user needs --password when standard input is not a terminal (in a terminal the password is asked for).', EXIT.usage);
   }
-  if (flags.method !== undefined && !isTwoFactorMethod(flags.method)) {
-    throw new CliError(`--method must be totp, email or password; got '${flags.method}'.`, EXIT.usage);
+  if (flags.method !== undefined && (!isTwoFactorMethod(flags.method) || flags.method === 'passkey')) {
+    throw new CliError(`--method must be totp, email or password (a passkey needs a browser); got '${flags.method}'.`, EXIT.usage);
   }
 }
 
@@ -158,7 +158,11 @@ export function twoFactorHandler(sources: CodeSources, totp = new TotpCodes()): 
   return async (challenge) => {
     const { details } = challenge;
     const chosen = isTwoFactorMethod(sources.method) ? sources.method : undefined;
-    const factor: TwoFactorMethod = chosen ?? (sources.totpSecret !== undefined && details.availableMethods.includes('totp') ? 'totp' : details.method);
+    const preferred: TwoFactorMethod = chosen ?? (sources.totpSecret !== undefined && details.availableMethods.includes('totp') ? 'totp' : details.method);
+    // A passkey answers only in a browser (WebAuthn): the terminal offers the user's other factors.
+    const factor = preferred === 'passkey' ? terminalFactor(challenge) : preferred;
+    // Switching to email codes: an empty answer naming email makes the server send one, then ask.
+    if (preferred === 'passkey' && factor === 'email') return { code: '', method: 'email' };
     if (sources.code !== undefined && !codeUsed) {
       codeUsed = true;
       return { code: codeFor(factor, sources.code), method: factor };
@@ -183,6 +187,19 @@ export function twoFactorHandler(sources: CodeSources, totp = new TotpCodes()): 
   };
 }
 
+/**
+ * The factor a terminal can answer when the server asks for a passkey: the user's next factor
+ * (TOTP, then email), or an error saying the passkey needs a browser.
+ */
+function terminalFactor(challenge: TwoFactorChallenge): TwoFactorMethod {
+  const other = challenge.details.availableMethods.find((m) => m !== 'passkey' && m !== 'password');
+  if (other !== undefined) return other;
+  throw new CliError(
+    `'${challenge.method}' asks for a passkey, which needs a browser (WebAuthn): sign in on the account page, or add an authenticator app or email codes to answer from a terminal.`,
+    EXIT.failure,
+  );
+}
+
 /** The password factor wants the sha-256 hex digest: a typed password is hashed. */
 function codeFor(factor: TwoFactorMethod, code: string): string {
   return factor === 'password' && !/^[0-9a-f]{64}$/i.test(code) ? sha256Hex(code) : code;
@@ -201,6 +218,8 @@ function question(factor: TwoFactorMethod, challenge: TwoFactorChallenge): strin
     }
     case 'password':
       return `${again}Enter your password to confirm: `;
+    case 'passkey':
+      return `${again}A passkey needs a browser: `;
   }
 }
 

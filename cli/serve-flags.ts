@@ -39,7 +39,7 @@ export const OPTION_FLAGS: readonly OptionFlag[] = Object.freeze([
 
 function placeholder(option: OptionName): string {
   if (option === 'db') return '<file|:memory:|memory|postgres://...>';
-  if (option === 'allowedOrigins') return '<origin,...>';
+  if (option === 'allowedOrigins' || option === 'webauthnOrigins') return '<origin,...>';
   if (option.endsWith('Url')) return '<url>';
   if (option.endsWith('Ms')) return '<ms>';
   if (option.endsWith('Bytes')) return '<bytes>';

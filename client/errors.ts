@@ -15,6 +15,7 @@ export const CLIENT_ERRORS = Object.freeze({
   protocolError: { error: 'protocol-error', reason: 'The server did not understand a message', meaning: 'The server answered with `{msg:"error"}`, or sent a frame this client cannot read.' },
   twoFactorCancelled: { error: 'two-factor-cancelled', reason: 'Two-factor authentication was cancelled', meaning: '`onTwoFactorRequired` returned null.' },
   subscriptionStopped: { error: 'subscription-stopped', reason: 'The subscription was stopped before it was ready', meaning: '`stop()` was called before `ready`.' },
+  passkeyUnsupported: { error: 'passkey-unsupported', reason: 'A passkey needs a browser with WebAuthn: answer with another factor', meaning: 'The server asked for a passkey (`details.method` is `passkey`) where there is no WebAuthn (Node, an old browser); `details.availableMethods` lists the other factors to name.' },
   badResponse: { error: 'bad-response', reason: 'The server answered with an unexpected shape', meaning: 'A helper got a result it cannot read (for example a login without a token).' },
 } as const);
 

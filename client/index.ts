@@ -37,6 +37,7 @@ export { AccountHelpers } from './account-helpers.js';
 export type { TwoFactorAnswer, TwoFactorChallenge, TwoFactorHandler } from './two-factor.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
 export { sha256Hex } from './sha256.js';
+export { addPasskey, passkeyAssertion, passkeyHandler, signInWithPasskey, type PasskeyClient } from './passkey.js';
 export { DdpError } from '../protocol/index.js';
 export { DdpHttpClient, DdpHttpError, HTTP_CLIENT_DEFAULTS, type DdpHttpClientOptions, type HttpCredentials, type HttpLoginUser, type FetchFunction } from './http.js';
 
@@ -195,6 +196,11 @@ export class DdpClient<M extends MethodShape<M> = MethodMap> extends Emitter<Ddp
   /** Log in with a resume token or a personal access token. */
   loginWithToken(token: string): Promise<LoginResult> {
     return this.#login.loginWithToken(token);
+  }
+
+  /** Sign in with a passkey assertion for `passkey:loginOptions`' challenge (see `signInWithPasskey`). */
+  loginWithPasskey(response: unknown): Promise<LoginResult> {
+    return this.#login.login({ passkey: { response } });
   }
 
   /** Log out, on the server and locally. */

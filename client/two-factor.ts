@@ -5,6 +5,7 @@
 import {
   DdpError,
   isTwoFactorMethod,
+  type PasskeyRequestOptions,
   type TotpLoginArgument,
   type TwoFactorArgument,
   type TwoFactorErrorDetails,
@@ -73,6 +74,10 @@ export function readTwoFactorDetails(details: unknown): TwoFactorErrorDetails | 
   if (typeof d.lockedFor === 'number') read.lockedFor = d.lockedFor;
   if (d.reason === 'used') read.reason = 'used';
   if (typeof d.nextCodeIn === 'number') read.nextCodeIn = d.nextCodeIn;
+  const passkey = d.passkeyOptions;
+  if (typeof passkey === 'object' && passkey !== null && typeof (passkey as { challenge?: unknown }).challenge === 'string') {
+    read.passkeyOptions = passkey as PasskeyRequestOptions;
+  }
   return read;
 }
 

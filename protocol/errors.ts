@@ -121,6 +121,8 @@ export const METHOD_ERRORS = Object.freeze({
   emailNotVerified: { error: 'email-not-verified', reason: 'Verify an email address first', meaning: '`2fa:enableEmail` for a user without a verified address.' },
   noVerifiedEmail: { error: 'email-not-verified', reason: 'No verified email address to send a code to', meaning: 'An email code is needed, but the user has no verified address.' },
   emailCodeSendFailed: { error: 'email-send-failed', reason: 'The code could not be sent by email; try again later or use another method', meaning: 'The mail with a 2FA code could not be delivered; no code was stored.' },
+  passkeyInvalid: { error: 'passkey-invalid', reason: 'The passkey could not be verified', meaning: '`2fa:passkey:register`: the response does not answer a challenge of `2fa:passkey:registrationOptions` for this user (used, expired, another origin or RP ID, no user verification), or the credential is registered already.' },
+  passkeyNotFound: { error: 'passkey-not-found', reason: 'No such passkey', meaning: '`2fa:passkey:rename` or `2fa:passkey:remove` with an id that is not one of the caller\'s passkeys.' },
   tokenNotFound: { error: 'error-token-does-not-exists', reason: 'Token does not exist', meaning: 'No personal access token of that name for this user.' },
   tokenNameTaken: { error: 'error-token-already-exists', reason: 'A token with this name already exists', meaning: '`personalAccessTokens:generateToken` with a name the user already has.' },
   // Streams (Rocket.Chat's Realtime API).

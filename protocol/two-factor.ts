@@ -3,13 +3,28 @@
  * Shapes follow Rocket.Chat's (`apps/meteor/app/2fa/server/code`).
  */
 
-/** Factor names on the wire. `password` is the fallback when a user has no other factor. */
-export type TwoFactorMethod = 'totp' | 'email' | 'password';
+/**
+ * Factor names on the wire, in order of preference. `passkey` is a WebAuthn assertion (the
+ * JSON text of the browser's response); `password` is the fallback when a user has no other factor.
+ */
+export type TwoFactorMethod = 'passkey' | 'totp' | 'email' | 'password';
 
-export const TWO_FACTOR_METHODS: readonly TwoFactorMethod[] = Object.freeze(['totp', 'email', 'password']);
+export const TWO_FACTOR_METHODS: readonly TwoFactorMethod[] = Object.freeze(['passkey', 'totp', 'email', 'password']);
 
 export function isTwoFactorMethod(value: unknown): value is TwoFactorMethod {
-  return value === 'totp' || value === 'email' || value === 'password';
+  return value === 'passkey' || value === 'totp' || value === 'email' || value === 'password';
+}
+
+/**
+ * WebAuthn request options as JSON (`PublicKeyCredentialRequestOptionsJSON`), what a browser's
+ * `startAuthentication` takes: the challenge and ids are base64url text.
+ */
+export interface PasskeyRequestOptions {
+  challenge: string;
+  timeout?: number;
+  rpId?: string;
+  allowCredentials?: { id: string; type: 'public-key'; transports?: string[] }[];
+  userVerification?: 'required' | 'preferred' | 'discouraged';
 }
 
 /** `details` of `totp-required`, `totp-invalid` and `totp-max-attempts`, in Rocket.Chat's key order. */
@@ -30,6 +45,8 @@ export interface TwoFactorErrorDetails {
   reason?: 'used';
   /** With `reason: 'used'` for TOTP: milliseconds until the authenticator app shows a code not used yet. */
   nextCodeIn?: number;
+  /** With `method: 'passkey'`: what to pass to `startAuthentication` (a fresh, single-use challenge). */
+  passkeyOptions?: PasskeyRequestOptions;
 }
 
 /** The argument a client appends to a method call to answer a challenge. */
@@ -56,6 +73,14 @@ export function isTwoFactorArgument(value: unknown): value is TwoFactorArgument 
 export interface TotpLoginArgument {
   totp: { login: unknown; code: string; method?: string };
 }
+
+/** The login argument of a passwordless sign-in: the assertion for `passkey:loginOptions`' challenge. */
+export interface PasskeyLoginArgument {
+  passkey: { response: unknown };
+}
+
+/** Longest passkey answer accepted (JSON text of an assertion), in characters. */
+export const MAX_PASSKEY_RESPONSE_LENGTH = 16_384;
 
 export const TWO_FACTOR_ERROR_CODES = Object.freeze(['totp-required', 'totp-invalid', 'totp-max-attempts'] as const);
 export type TwoFactorErrorCode = (typeof TWO_FACTOR_ERROR_CODES)[number];

@@ -9,6 +9,7 @@ import { ServiceContainer } from './services/services.js';
 import { TwoFactorGuard } from './two-factor/guard.js';
 import { twoFactorHook } from './two-factor/hook.js';
 import { installTwoFactorMethods } from './built-ins/two-factor-methods.js';
+import { installPasskeyMethods } from './built-ins/passkey-methods.js';
 import { installPersonalTokenMethods } from './built-ins/personal-tokens.js';
 import { installSessionMethods } from './built-ins/session-methods.js';
 import { installAccountMethods } from './built-ins/account-methods.js';
@@ -21,7 +22,7 @@ import { StreamRegistry, type Stream, type StreamOptions } from './streams/index
 import { multiProcessLink } from './multi-process/index.js';
 import { installAccountPage } from './web/account-page.js';
 
-/** How often expired login tokens and one-time codes are deleted (Meteor sweeps hourly too). */
+/** How often expired login tokens, one-time codes and WebAuthn challenges are deleted (Meteor sweeps hourly too). */
 const SWEEP_INTERVAL_MS = 3600_000;
 
 /** Revocation entries are kept this long: enough for every process to read them. */
@@ -35,6 +36,7 @@ async function sweepExpired(container: ServiceContainer): Promise<void> {
   try {
     const tokens = await services.store.loginTokens.removeExpired(now);
     const codes = await services.store.codes.removeExpired(now);
+    await services.store.webauthnChallenges.removeExpired(now);
     await services.store.revocations.removeOlderThan(new Date(now.getTime() - REVOCATION_RETENTION_MS));
     await services.store.addressAttempts.removeIdle(new Date(now.getTime() - ADDRESS_COUNTER_RETENTION_MS));
     if (tokens + codes > 0) services.logger.info({ tokens, codes }, 'removed expired login tokens and codes');
@@ -84,6 +86,7 @@ export class GuardServer extends DdpServer {
     this.addHook(twoFactorHook(services, guard, () => this.#readyGuard));
     installAccountMethods(this, services, guard, TwoFactorGuard, revocations);
     installTwoFactorMethods(this, services, guard, revocations);
+    installPasskeyMethods(this, services, revocations);
     installPersonalTokenMethods(this, services, revocations);
     installSessionMethods(this, services, revocations);
     publishOwnUser(this, services);

@@ -8,7 +8,7 @@ import { byId, el, formatWait } from './dom.js';
 import { purposeOf, SWITCH_LABELS } from './messages.js';
 
 /** A factor, as on the wire. */
-export type Factor = 'totp' | 'email' | 'password';
+export type Factor = 'passkey' | 'totp' | 'email' | 'password';
 
 /** What to ask for. */
 export interface CodePrompt {
@@ -38,12 +38,14 @@ export interface CodeAnswer {
 type State = 'closed' | 'entry' | 'busy' | 'locked';
 
 const LABELS: Readonly<Record<Factor, string>> = Object.freeze({
+  passkey: 'Use your passkey',
   totp: 'Code from your authenticator app, or a backup code',
   email: 'Code from the email',
   password: 'Your password',
 });
 
 const FACTOR_NAMES: Readonly<Record<Factor, string>> = Object.freeze({
+  passkey: 'a passkey',
   totp: 'authenticator app codes',
   email: 'email codes',
   password: 'the password check',
@@ -218,5 +220,7 @@ function messageFor(prompt: CodePrompt): string {
     }
     case 'password':
       return 'You have no second factor yet, so enter your password again.';
+    case 'passkey':
+      return 'Your passkey was not used. Try it again, or use another of your factors below.';
   }
 }

@@ -16,7 +16,7 @@ export class Shown extends Error {
 }
 
 function factorOf(value: unknown): Factor {
-  return value === 'email' || value === 'password' ? value : 'totp';
+  return value === 'email' || value === 'password' || value === 'passkey' ? value : 'totp';
 }
 
 function lockDetails(error: DdpError): { factor: Factor; lockedFor: number | undefined } {

@@ -27,6 +27,7 @@ export function purposeOf(method: string): string {
 
 /** How a factor is named on the "use another method" buttons. */
 export const SWITCH_LABELS: Readonly<Record<string, string>> = Object.freeze({
+  passkey: 'Use your passkey instead',
   totp: 'Use the authenticator app instead',
   email: 'Send a code by email instead',
   password: 'Use your password instead',

@@ -91,12 +91,13 @@ export function registerUser(program: Command, io: CliIo): void {
     });
 
   withStoreFlags(user.command('reset-2fa <user>'))
-    .description('turn off every second factor of a user (lost phone): authenticator, backup codes, email codes, lock-outs')
+    .description('turn off every second factor of a user (lost phone): passkeys, authenticator, backup codes, email codes, lock-outs')
     .action(async (ref: string, flags: StoreFlags) => {
       await withAdminSession(io, flags, { create: false }, async (session) => {
         const reset = await resetUserTwoFactor(session, ref, actorName(io));
-        const was = [reset.wasTotpEnabled && 'authenticator app', reset.wasEmailEnabled && 'email codes'].filter(Boolean);
-        const before = was.length > 0 ? `turned off ${was.join(' and ')}` : 'no second factor was on';
+        const off = [reset.wasTotpEnabled && 'authenticator app', reset.wasEmailEnabled && 'email codes'].filter(Boolean);
+        const was = [off.length > 0 && `turned off ${off.join(' and ')}`, reset.passkeysRemoved > 0 && `removed ${plural(reset.passkeysRemoved, 'passkey')}`].filter(Boolean);
+        const before = was.length > 0 ? was.join(', ') : 'no second factor was on';
         io.out(`Two-factor authentication of ${reset.user.username} reset (${before}; backup codes and lock-outs cleared; ${plural(reset.tokensRemoved, 'login session')} signed out).`);
       });
     });
@@ -135,8 +136,8 @@ function emailsText(user: UserSummary): string {
 }
 
 function twoFactorText(user: UserSummary): string {
-  const { totp, email, backupCodesRemaining } = user.twoFactor;
-  const on = [totp && `totp (${plural(backupCodesRemaining, 'backup code')})`, email && 'email'].filter(Boolean);
+  const { totp, email, backupCodesRemaining, passkeys } = user.twoFactor;
+  const on = [passkeys > 0 && plural(passkeys, 'passkey'), totp && `totp (${plural(backupCodesRemaining, 'backup code')})`, email && 'email'].filter(Boolean);
   return on.length > 0 ? on.join(', ') : 'off';
 }
 

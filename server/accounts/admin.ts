@@ -88,11 +88,13 @@ export interface UserSummary {
     totp: boolean;
     email: boolean;
     backupCodesRemaining: number;
+    /** How many passkeys the user has. */
+    passkeys: number;
   };
 }
 
 /** The 2FA attempt counters a reset clears: one per factor the guard counts. */
-export const TWO_FACTOR_FACTORS = Object.freeze(['totp', 'email', 'password', 'backup'] as const);
+export const TWO_FACTOR_FACTORS = Object.freeze(['passkey', 'totp', 'email', 'password', 'backup'] as const);
 
 function describeRef(ref: UserRef): string {
   return typeof ref === 'string' ? ref : `with id ${ref.id}`;
@@ -241,14 +243,14 @@ export async function listUsers(deps: Pick<AdminDeps, 'store'>): Promise<UserSum
   const users = await deps.store.users.list();
   return Promise.all(
     users.map(async (user): Promise<UserSummary> => {
-      const state = await deps.store.twoFactor.get(user.id);
+      const [state, passkeys] = await Promise.all([deps.store.twoFactor.get(user.id), deps.store.passkeys.list(user.id)]);
       return {
         id: user.id,
         username: user.username,
         emails: user.emails.map((e) => ({ ...e })),
         createdAt: user.createdAt,
         hasPassword: user.passwordHash !== null,
-        twoFactor: { totp: state.totpEnabled, email: state.emailEnabled, backupCodesRemaining: state.backupCodesRemaining },
+        twoFactor: { totp: state.totpEnabled, email: state.emailEnabled, backupCodesRemaining: state.backupCodesRemaining, passkeys: passkeys.length },
       };
     }),
   );
@@ -259,6 +261,8 @@ export interface TwoFactorReset {
   user: UserRecord;
   wasTotpEnabled: boolean;
   wasEmailEnabled: boolean;
+  /** Passkeys removed. */
+  passkeysRemoved: number;
   /** Login tokens removed (sessions signed out: their trust was earned with the old factors). */
   tokensRemoved: number;
 }
@@ -274,7 +278,7 @@ export const CLI_ORIGIN: AdminOrigin = Object.freeze({ clientAddress: null, user
 
 /**
  * Turns off every second factor of a user (for someone who lost their authenticator): TOTP
- * with its secrets and backup codes, email codes (and any pending one), clears the
+ * with its secrets and backup codes, email codes (and any pending one), passkeys, clears the
  * failed-attempt counters and lock-outs, and signs out every session (a running server closes
  * their connections when it reads the store's revocation feed). Audited as `2fa.reset` with
  * the actor.
@@ -291,16 +295,17 @@ export async function resetUserTwoFactor(
   const { store } = deps;
   const user = await getUser(store, ref);
   const before = await store.twoFactor.get(user.id);
-  const tokensRemoved = await store.transaction(async () => {
+  const { tokensRemoved, passkeysRemoved } = await store.transaction(async () => {
     await store.twoFactor.disableTotp(user.id);
     await store.twoFactor.setEmailEnabled(user.id, false);
     await store.codes.removeForUser(user.id, 'email-2fa');
+    const passkeysRemoved = await store.passkeys.removeForUser(user.id);
     for (const factor of TWO_FACTOR_FACTORS) await store.attempts.reset(user.id, factor);
-    const removed = await store.loginTokens.removeForUser(user.id);
+    const tokensRemoved = await store.loginTokens.removeForUser(user.id);
     await auditAdminAction(deps, '2fa.reset', user.id, origin, { by: actor });
-    return removed;
+    return { tokensRemoved, passkeysRemoved };
   });
-  return { user, wasTotpEnabled: before.totpEnabled, wasEmailEnabled: before.emailEnabled, tokensRemoved };
+  return { user, wasTotpEnabled: before.totpEnabled, wasEmailEnabled: before.emailEnabled, passkeysRemoved, tokensRemoved };
 }
 
 /**

@@ -10,6 +10,7 @@ import { errorFields } from '../runtime/logger.js';
 export type AuditAction =
   | 'totp.enrolment-started' | 'totp.enabled' | 'totp.disabled' | 'totp.backup-codes-regenerated'
   | 'email-2fa.enabled' | 'email-2fa.disabled'
+  | 'passkey.added' | 'passkey.removed' | 'passkey.renamed' | 'passkey.counter-regressed'
   | 'token.created' | 'token.regenerated' | 'token.removed'
   | '2fa.locked-out' | '2fa.replay-rejected'
   | 'password.locked-out' | 'address.locked-out' | 'account.lock-notified' | 'account.unlocked'

@@ -15,10 +15,11 @@ import { accountLockedMail } from '../mail/templates.js';
 export const LOCK_NOTICE_INTERVAL_MS = 3600_000;
 
 /** What was locked, as the mail says it. */
-export type LockedThing = 'password' | 'totp' | 'backup' | 'email';
+export type LockedThing = 'password' | 'passkey' | 'totp' | 'backup' | 'email';
 
 const WHAT: Readonly<Record<LockedThing, string>> = {
   password: 'checking your password from where the wrong attempts came from',
+  passkey: 'checking your passkeys',
   totp: 'checking codes from your authenticator app',
   backup: 'checking your backup codes',
   email: 'checking codes sent by email',

@@ -12,7 +12,8 @@ export interface LoginResult {
   id: string;
   token: string;
   tokenExpires: Date;
-  type: 'password' | 'resume';
+  /** How the user signed in: Meteor's login-handler names, and `passkey` for a passwordless sign-in. */
+  type: 'password' | 'resume' | 'passkey';
 }
 
 /** Personal access tokens never expire; clients still want a date, so they get this one. */

@@ -29,6 +29,7 @@ function policyInput(password: unknown): string | { digest: string } {
 /** Methods counted by the default accounts rate limit (Meteor's: per connection). */
 export const RATE_LIMITED_ACCOUNT_METHODS: readonly string[] = Object.freeze([
   'login', 'createUser', 'forgotPassword', 'resetPassword', 'sendVerificationEmail', 'verifyEmail', '2fa:sendEmailCode',
+  'passkey:loginOptions', '2fa:passkey:registrationOptions',
 ]);
 
 const PASSWORD = Match.OneOf(Match.Text(256, 1), { digest: Match.Text(64, 64), algorithm: 'sha-256' });
@@ -54,8 +55,7 @@ async function storePassword(services: Services, caller: Caller, action: 'passwo
 async function sessionAfterLink(services: Services, guard: typeof TwoFactorGuard, caller: Caller, userId: string): Promise<{ user: UserRecord; issued: IssuedSession } | null> {
   const user = await services.store.users.findById(userId);
   if (!user) throw catalogueError('tokenExpired');
-  const state = await services.store.twoFactor.get(userId);
-  if (guard.availableMethods(user, state).length > 0) return null;
+  if ((await guard.factorsOf(services, user)).available.length > 0) return null;
   return { user, issued: await issueSession(services, caller, user, false, { via: 'email-link', twoFactor: false }) };
 }
 

@@ -1,10 +1,13 @@
 /**
  * The `login` method: password (digest object or plain string), `{resume}` with a login token
- * or a personal access token, and the 2FA answer `{totp: {login, code, method?}}`. Wrong
+ * or a personal access token, the 2FA answer `{totp: {login, code, method?}}`, and a
+ * passwordless sign-in `{passkey: {response}}`. Wrong
  * password and unknown user get the same 403, so usernames cannot be probed.
  */
 import { catalogueError } from '../../protocol/errors.js';
 import { isRecord } from '../../protocol/validate.js';
+import { MAX_PASSKEY_RESPONSE_LENGTH } from '../../protocol/two-factor.js';
+import { passkeyLogin } from './passkey-login.js';
 import type { Caller, LoginState } from '../calls/caller.js';
 import type { Services } from '../services/services.js';
 import type { UserRecord } from '../storage/contract.js';
@@ -21,6 +24,14 @@ const HEX64 = /^[0-9a-fA-F]{64}$/;
 /** Meteor's login handlers `check` their options as exact objects: an unknown key fails. */
 function onlyKeys(value: Record<string, unknown>, allowed: readonly string[]): boolean {
   return Object.keys(value).every((k) => allowed.includes(k));
+}
+
+/**
+ * A code is at most 128 characters, but a passkey answer (JSON text of an assertion, which a
+ * client answering the default factor sends without naming it) may be longer.
+ */
+function codeLengthOk(code: string): boolean {
+  return code.length <= 128 || (code.startsWith('{') && code.length <= MAX_PASSKEY_RESPONSE_LENGTH);
 }
 
 /** A password as Meteor's clients send it: `{digest, algorithm: 'sha-256'}`, or a plain string. */
@@ -139,13 +150,18 @@ export async function login(deps: LoginDeps, caller: Caller, request: unknown): 
     if (!onlyKeys(request, ['resume'])) throw catalogueError('matchFailed');
     return resume(services, caller, request.resume);
   }
+  if ('passkey' in request) {
+    const passkey = request.passkey;
+    if (!onlyKeys(request, ['passkey']) || !isRecord(passkey) || !onlyKeys(passkey, ['response']) || !isRecord(passkey.response)) throw catalogueError('matchFailed');
+    return passkeyLogin(services, deps.guard, caller, passkey.response);
+  }
   let code: string | undefined;
   let method: string | undefined;
   let inner: unknown = request;
   if ('totp' in request) {
     const totp = request.totp;
     if (!onlyKeys(request, ['totp']) || !isRecord(totp) || !onlyKeys(totp, ['login', 'code', 'method'])
-      || typeof totp.code !== 'string' || totp.code.length > 128 || !isRecord(totp.login)
+      || typeof totp.code !== 'string' || !codeLengthOk(totp.code) || !isRecord(totp.login)
       || (totp.method !== undefined && typeof totp.method !== 'string')) throw catalogueError('matchFailed');
     code = totp.code;
     method = typeof totp.method === 'string' ? totp.method : undefined;

@@ -90,7 +90,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
         // limited, and a lock-out refuses even the right code until it ends.
         const pending = state.pendingTotpSecret;
         const confirmed: { step: number | null } = { step: null };
-        const ctx = { user, caller, available: TwoFactorGuard.availableMethods(user, state) };
+        const ctx = { user, caller, available: (await TwoFactorGuard.factorsOf(services, user)).available };
         await (await guard()).verifyLimited(ctx, 'totp', 'totp', async () => {
           confirmed.step = verifyTotp(openTotpSecret(services, user, pending), code, services.clock.now(), services.options.totpWindow);
           return confirmed.step === null ? 'invalid' : 'ok';

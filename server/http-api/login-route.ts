@@ -24,6 +24,10 @@ const REST_LOGIN_KEYS: readonly string[] = ['user', 'username', 'email', 'passwo
  * wrapper) is Meteor's own login argument and goes to `login` unchanged, which checks it.
  */
 function loginArgument(body: Record<string, unknown>, caller: HttpCaller, req: IncomingMessage): unknown {
+  // A passwordless sign-in: `{passkey: <assertion>}` is login's `{passkey: {response}}` (which passes as is).
+  if (Object.keys(body).length === 1 && isRecord(body.passkey) && Object.keys(body.passkey).some((key) => key !== 'response')) {
+    return { passkey: { response: body.passkey } };
+  }
   if (Object.keys(body).some((key) => !REST_LOGIN_KEYS.includes(key))) return body;
   const user = typeof body.user === 'string' || isRecord(body.user) ? body.user
     : typeof body.username === 'string' ? { username: body.username }

@@ -115,6 +115,10 @@ export const DEFAULTS = Object.freeze({
   knownAddressMs: 30 * 24 * 3600 * 1000,
   /** How often a process reads the store's feed of revoked tokens to end the connections that used them (other processes, admin commands), in ms. @default 500 ms */
   revocationPollMs: 500,
+  /** The WebAuthn relying-party id passkeys are bound to (a domain); `null` takes the host name of `publicUrl`, else `localhost`. @default null */
+  webauthnRpId: null as string | null,
+  /** Browser origins passkey answers are accepted from; `null` takes the origin of `publicUrl`, else `http(s)://localhost` on any port. @default null */
+  webauthnOrigins: null as readonly string[] | null,
   /** Backup codes issued at enrolment. @default 12 */
   backupCodeCount: 12,
   /** Characters per backup code. @default 10 */
@@ -263,6 +267,17 @@ const CHECKS: { [K in keyof Defaults]: Check } = {
   addressLockoutDecayMs: integer(1),
   knownAddressMs: integer(0),
   revocationPollMs: integer(10),
+  webauthnRpId: (name, value) => {
+    if (value === null) return;
+    nonEmptyString(name, value);
+    if (!/^[a-z0-9.-]+$/i.test(value as string)) throw new OptionError(name, `expected a domain such as "chat.example.com", got ${JSON.stringify(value)}`);
+  },
+  webauthnOrigins: (name, value) => {
+    if (value === null) return;
+    if (!Array.isArray(value) || value.length === 0 || !value.every((o) => typeof o === 'string' && /^https?:\/\/[^/]+$/.test(o))) {
+      throw new OptionError(name, 'expected null or a non-empty list of origins such as "https://chat.example.com" (scheme, host and port, no path)');
+    }
+  },
   backupCodeCount: integer(1, 100),
   backupCodeLength: integer(8, 64),
   metrics: boolean,

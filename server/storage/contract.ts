@@ -19,6 +19,8 @@ import type { AddressAttemptStore, AttemptStore, KnownAddressStore, RevocationSt
 
 export type { AddressAttemptStore, AttemptPolicy, AttemptState, AttemptStore, KnownAddressStore, RevocationStore, RevokedToken } from './guess-limit-contract.js';
 export { REVOCATION_OVERLAP_MS } from './guess-limit-contract.js';
+import type { PasskeyStore, WebAuthnChallengeStore } from './passkey-contract.js';
+export * from './passkey-contract.js';
 
 /** An email address of a user, with its verified flag (Meteor's `emails` shape). */
 export interface EmailRecord {
@@ -149,7 +151,7 @@ export interface UserStore {
   setEmailVerified(userId: string, address: string, verified: boolean): Promise<boolean>;
   /**
    * Removes the user and everything that belongs to them (tokens, 2FA state, codes,
-   * attempts) in one transaction. Audit entries are kept: the trail must outlive the account.
+   * attempts, passkeys and WebAuthn challenges) in one transaction. Audit entries are kept: the trail must outlive the account.
    * @returns false when the user does not exist.
    */
   remove(userId: string): Promise<boolean>;
@@ -273,6 +275,8 @@ export interface Store {
   knownAddresses: KnownAddressStore;
   revocations: RevocationStore;
   audit: AuditStore;
+  passkeys: PasskeyStore;
+  webauthnChallenges: WebAuthnChallengeStore;
   /**
    * Runs `fn` as one transaction: the store calls it makes (found through the async context,
    * so `fn` takes no argument; wrappers of the store join too) take effect all when it resolves,

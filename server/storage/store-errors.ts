@@ -4,9 +4,9 @@
  */
 
 /** Which unique value collided. */
-export type ConflictField = 'username' | 'email' | 'name' | 'token';
+export type ConflictField = 'username' | 'email' | 'name' | 'token' | 'credential';
 
-/** A write would break a uniqueness rule (duplicate username, email, token name or hash). */
+/** A write would break a uniqueness rule (duplicate username, email, token name or hash, passkey credential id). */
 export class StoreConflictError extends Error {
   readonly code = 'store-conflict';
   readonly field: ConflictField;

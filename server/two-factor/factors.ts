@@ -3,7 +3,7 @@
  * fallback. Each verifies a code with the store's atomic operations; attempt counting and
  * lock-outs are the guard's job.
  */
-import type { TwoFactorMethod } from '../../protocol/two-factor.js';
+import type { PasskeyRequestOptions, TwoFactorMethod } from '../../protocol/two-factor.js';
 import type { UserRecord, TwoFactorState } from '../storage/contract.js';
 import type { Services } from '../services/services.js';
 import { hmacHex } from '../security/crypto.js';
@@ -22,6 +22,8 @@ export interface ChallengeData {
   reason?: 'used';
   /** With `reason`: ms until the authenticator app shows an unused code. */
   nextCodeIn?: number;
+  /** The passkey factor: request options with a fresh challenge. */
+  passkeyOptions?: PasskeyRequestOptions;
 }
 
 /**
@@ -36,8 +38,11 @@ export async function replayData(services: Services, user: UserRecord): Promise<
   return { codeGenerated: false, reason: 'used', nextCodeIn: Math.max(0, next - now) };
 }
 
-/** The result of a verification: `replay` is a valid TOTP code already used. */
-export type VerifyOutcome = 'ok' | 'invalid' | 'replay';
+/**
+ * The result of a verification: `replay` is a valid TOTP code already used; `cloned` a valid
+ * passkey signature whose counter did not grow (a copy of the authenticator).
+ */
+export type VerifyOutcome = 'ok' | 'invalid' | 'replay' | 'cloned';
 
 export interface Factor {
   readonly name: TwoFactorMethod;

@@ -14,6 +14,7 @@ import { PasswordBlockedError, PasswordChecks } from '../accounts/password-check
 import { noticeLockout } from '../accounts/lock-notice.js';
 import { emailFactor, replayData, totpFactor, verifiedAddresses, type ChallengeData, type Factor, type VerifyOutcome } from './factors.js';
 import { isBackupCodeShaped } from './backup-codes.js';
+import { passkeyFactor } from './passkey-factor.js';
 import { KeyedSerializer } from '../runtime/serial.js';
 import { isTrusted, rememberClient, trustedFromMemory, type TrustVerdict } from './trust.js';
 
@@ -39,7 +40,7 @@ export interface GuardRequest {
  * guessing a backup code is hopeless, so a TOTP lock-out (an attacker's doing, as likely as
  * not) leaves the owner their backup codes.
  */
-export type AttemptCounter = 'totp' | 'backup' | 'email' | 'password';
+export type AttemptCounter = 'passkey' | 'totp' | 'backup' | 'email' | 'password';
 
 /** What every step of one check needs to know, so errors carry the same details throughout. */
 export interface CheckContext {
@@ -61,12 +62,12 @@ export type GuardEvent = 'required' | 'ok' | 'invalid' | 'locked' | 'replay' | '
 export class TwoFactorGuard {
   /** Every password check (login, `changePassword`, the fallback below) under one budget. */
   readonly passwords: PasswordChecks;
-  private readonly factors: Record<'totp' | 'email', Factor>;
+  private readonly factors: Record<'passkey' | 'totp' | 'email', Factor>;
   private readonly listeners: ((event: GuardEvent, factor: TwoFactorMethod | null) => void)[] = [];
   private readonly serial = new KeyedSerializer();
 
   constructor(private readonly services: Services) {
-    this.factors = { totp: totpFactor(services), email: emailFactor(services) };
+    this.factors = { passkey: passkeyFactor(services), totp: totpFactor(services), email: emailFactor(services) };
     this.passwords = new PasswordChecks(services);
   }
 
@@ -78,12 +79,22 @@ export class TwoFactorGuard {
     for (const fn of this.listeners) fn(event, factor);
   }
 
-  /** The factors a user has enabled, in order of preference. */
-  static availableMethods(user: UserRecord, state: TwoFactorState): TwoFactorMethod[] {
+  /**
+   * The factors a user has enabled, in order of preference: passkeys first (phishing-resistant),
+   * then TOTP, then email. `passkeys` is how many the user has ({@link factorsOf} looks them up).
+   */
+  static availableMethods(user: UserRecord, state: TwoFactorState, passkeys = 0): TwoFactorMethod[] {
     const out: TwoFactorMethod[] = [];
+    if (passkeys > 0) out.push('passkey');
     if (state.totpEnabled) out.push('totp');
     if (state.emailEnabled && verifiedAddresses(user).length > 0) out.push('email');
     return out;
+  }
+
+  /** The user's 2FA state and enabled factors, passkeys included, from the store. */
+  static async factorsOf(services: Services, user: UserRecord): Promise<{ state: TwoFactorState; available: TwoFactorMethod[] }> {
+    const [state, passkeys] = await Promise.all([services.store.twoFactor.get(user.id), services.store.passkeys.list(user.id)]);
+    return { state, available: TwoFactorGuard.availableMethods(user, state, passkeys.length) };
   }
 
   /** {@link trusts} when it needs no store lookup; `undefined` otherwise. */
@@ -118,10 +129,10 @@ export class TwoFactorGuard {
       const trusted = await this.trusts(caller, options);
       if (trusted) return trusted;
     }
-    const state = await this.services.store.twoFactor.get(user.id);
+    const { state, available } = await TwoFactorGuard.factorsOf(this.services, user);
     const ctx: CheckContext = {
       user, caller,
-      available: TwoFactorGuard.availableMethods(user, state),
+      available,
       ...(request.emailOrUsername === undefined ? {} : { emailOrUsername: request.emailOrUsername }),
     };
     // The password fallback: for a user without a factor, unless the method (or login) forbids it.
@@ -154,7 +165,9 @@ export class TwoFactorGuard {
         this.emit('required', selected);
         throw this.error('totpRequired', selected, data, ctx);
       }
-      const invalidData = selected === 'email' ? () => factor.challenge(user, state) : undefined;
+      // A refused email code reports the active code; a refused passkey answer comes with a
+      // fresh challenge (the one answered is spent).
+      const invalidData = selected === 'email' || selected === 'passkey' ? () => factor.challenge(user, state) : undefined;
       await this.verifyLimited(ctx, selected, counter, () => factor.verify(user, state, code), invalidData);
     }
     if (!options.disableRememberMe && !isLogin) await rememberClient(this.services, caller);
@@ -203,6 +216,10 @@ export class TwoFactorGuard {
         await audit(this.services, '2fa.replay-rejected', ctx.user.id, ctx.caller, { factor });
         // Say so, and when the next code comes: the user typed what the app shows.
         return this.recordFailure(ctx, factor, counter, () => replayData(this.services, ctx.user));
+      }
+      if (outcome === 'cloned') {
+        this.emit('replay', factor);
+        await audit(this.services, 'passkey.counter-regressed', ctx.user.id, ctx.caller, { factor });
       }
       // The owner's security log shows each wrong code ("was that me?"): which factor, from where.
       await audit(this.services, '2fa.failed', ctx.user.id, ctx.caller, { factor: counter });
@@ -255,6 +272,7 @@ export class TwoFactorGuard {
     if (lockedFor !== undefined) details.lockedFor = lockedFor;
     if (data.reason !== undefined) details.reason = data.reason;
     if (data.nextCodeIn !== undefined) details.nextCodeIn = data.nextCodeIn;
+    if (data.passkeyOptions !== undefined) details.passkeyOptions = data.passkeyOptions;
     return catalogueError(kind, undefined, details);
   }
 }

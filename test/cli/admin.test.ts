@@ -180,7 +180,7 @@ describe('accounts/admin', () => {
       await deps.store.twoFactor.setEmailEnabled(alice.id, true);
       const users = await listUsers(deps);
       expect(users.map((u) => u.username)).to.deep.equal(['alice', 'bob']);
-      expect(users[0]).to.deep.include({ hasPassword: true, twoFactor: { totp: false, email: true, backupCodesRemaining: 0 } });
+      expect(users[0]).to.deep.include({ hasPassword: true, twoFactor: { totp: false, email: true, backupCodesRemaining: 0, passkeys: 0 } });
       expect(users[1]?.hasPassword).to.equal(false);
       expect(JSON.stringify(users)).to.not.contain('$2');
     });

@@ -83,7 +83,7 @@ describe('cli: serve in the first hour', function () {
           : typeof value === 'number' ? String(value + 1)
           : option.endsWith('Url') ? (option === 'smtpUrl' ? 'smtp://mail:25' : option === 'redisUrl' ? 'redis://cache:6379' : 'https://chat.example.com')
           : option === 'secret' ? 'ab'.repeat(32)
-          : option === 'allowedOrigins' ? 'https://a.example, https://b.example'
+          : option === 'allowedOrigins' || option === 'webauthnOrigins' ? 'https://a.example, https://b.example'
           : option === 'db' ? ':memory:'
           : `${String(value)}-x`;
       }
@@ -95,6 +95,7 @@ describe('cli: serve in the first hour', function () {
       const unset = Object.keys(DEFAULTS).filter((name) => !(name in config.options));
       expect(unset, 'options a flag did not set').to.deep.equal([]);
       expect(config.options.allowedOrigins).to.deep.equal(['https://a.example', 'https://b.example']);
+      expect(config.options.webauthnOrigins).to.deep.equal(['https://a.example', 'https://b.example']);
       expect(config.options.accountPage).to.equal(false);
       expect(loadServeConfig({ argvOptions: { smtp: 'smtp://h:25', redis: 'redis://r:6379' }, env: {} }).options).to.deep.equal({ smtpUrl: 'smtp://h:25', redisUrl: 'redis://r:6379' });
     });

@@ -83,6 +83,8 @@ export function memoryUserStore(d: MemoryData): UserStore {
       const prefix = attemptKey(userId, '');
       for (const k of d.attempts.keys()) if (k.startsWith(prefix)) d.attempts.delete(k);
       for (const k of d.knownAddresses.keys()) if (k.startsWith(prefix)) d.knownAddresses.delete(k);
+      for (const [id, p] of d.passkeys) if (p.userId === userId) d.passkeys.delete(id);
+      d.webauthnChallenges = d.webauthnChallenges.filter((c) => c.userId !== userId);
       return true;
     },
   };

@@ -2,7 +2,7 @@
  * The memory store's state, shared by its sub-stores.
  * @module
  */
-import type { AttemptState, AuditRecord, CodeRecord, LoginTokenRecord, PersonalTokenRecord, RevokedToken, UserRecord } from '../contract.js';
+import type { AttemptState, AuditRecord, CodeRecord, LoginTokenRecord, PasskeyRecord, PersonalTokenRecord, RevokedToken, UserRecord, WebAuthnChallengeRecord } from '../contract.js';
 import { StoreNotFoundError, StoreUnavailableError } from '../store-errors.js';
 
 /** Stored 2FA row; backup codes as a set of hashes. */
@@ -18,7 +18,7 @@ export interface TwoFactorRow {
 /** Copies a record so callers never hold a reference into the store (Dates included). */
 export const copy = <T>(value: T): T => structuredClone(value);
 
-const MAP_FIELDS = ['users', 'usernames', 'emails', 'loginTokens', 'personalTokens', 'twoFactor', 'attempts', 'addressAttempts', 'knownAddresses'] as const;
+const MAP_FIELDS = ['users', 'usernames', 'emails', 'loginTokens', 'personalTokens', 'twoFactor', 'attempts', 'addressAttempts', 'knownAddresses', 'passkeys'] as const;
 type MapField = (typeof MAP_FIELDS)[number];
 
 /** What a transaction of the memory store rolls back to. */
@@ -27,6 +27,7 @@ export interface MemorySnapshot {
   codes: CodeRecord[];
   revoked: RevokedToken[];
   audit: AuditRecord[];
+  webauthnChallenges: WebAuthnChallengeRecord[];
 }
 
 /** All the maps; `closed` makes use-after-close fail the way a real database would. */
@@ -47,6 +48,9 @@ export class MemoryData {
   private nextRevocationSeq = 1;
   readonly audit: AuditRecord[] = [];
   nextAuditId = 1;
+  /** Passkeys by credential id, in insertion order. */
+  readonly passkeys = new Map<string, PasskeyRecord>();
+  webauthnChallenges: WebAuthnChallengeRecord[] = [];
 
   /** Every removal or replacement of a token goes through here: it writes the revocation, as the SQL stores' triggers do. */
   removeToken(tokens: Map<string, unknown>, hashedToken: string): boolean {
@@ -59,7 +63,7 @@ export class MemoryData {
   snapshot(): MemorySnapshot {
     const maps = {} as Record<MapField, Map<string, unknown>>;
     for (const f of MAP_FIELDS) maps[f] = structuredClone(this[f] as Map<string, unknown>);
-    return { maps, codes: structuredClone(this.codes), revoked: structuredClone(this.revoked), audit: structuredClone(this.audit) };
+    return { maps, codes: structuredClone(this.codes), revoked: structuredClone(this.revoked), audit: structuredClone(this.audit), webauthnChallenges: structuredClone(this.webauthnChallenges) };
   }
 
   /** Puts back what {@link snapshot} copied (sequence numbers stay increasing: gaps are allowed). */
@@ -71,6 +75,7 @@ export class MemoryData {
     }
     this.codes = s.codes;
     this.revoked = s.revoked;
+    this.webauthnChallenges = s.webauthnChallenges;
     this.audit.length = 0;
     this.audit.push(...s.audit);
   }

@@ -9,6 +9,7 @@ import { memoryLoginTokenStore, memoryPersonalTokenStore, memoryUserStore } from
 import { MemoryData, type MemorySnapshot } from './data.js';
 import { withSerialTransactions } from '../serial-transactions.js';
 import { memoryAttemptStore, memoryAuditStore, memoryCodeStore, memoryTwoFactorStore } from './security.js';
+import { memoryPasskeyStore, memoryWebAuthnChallengeStore } from './passkeys.js';
 import { memoryAddressAttemptStore, memoryKnownAddressStore, memoryRevocationStore } from './guess-limits.js';
 
 /** Creates an empty in-memory store. Data lives as long as the returned object. */
@@ -27,6 +28,8 @@ export function createMemoryStore(): Store {
     knownAddresses: memoryKnownAddressStore(d),
     revocations: memoryRevocationStore(d),
     audit: memoryAuditStore(d),
+    passkeys: memoryPasskeyStore(d),
+    webauthnChallenges: memoryWebAuthnChallengeStore(d),
     async ping() {
       d.check();
     },

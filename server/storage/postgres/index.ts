@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import type { Store } from '../contract.js';
+import { pgPasskeyStore, pgWebAuthnChallengeStore } from './passkeys.js';
 import { pgAddressAttemptStore, pgAttemptStore } from './attempts.js';
 import { pgKnownAddressStore, pgRevocationStore } from './guess-limits.js';
 import { pgAuditStore } from './audit.js';
@@ -52,6 +53,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     knownAddresses: pgKnownAddressStore(ctx),
     revocations: pgRevocationStore(ctx),
     audit: pgAuditStore(ctx),
+    passkeys: pgPasskeyStore(ctx),
+    webauthnChallenges: pgWebAuthnChallengeStore(ctx),
     transaction: (fn) => ctx.storeTransaction(fn),
     async ping() {
       await ctx.query('SELECT 1');

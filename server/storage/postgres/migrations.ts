@@ -183,6 +183,37 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
         ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
     `,
   },
+  {
+    version: 4,
+    name: 'passkeys and WebAuthn challenges',
+    sql: (s: string) => `
+      CREATE TABLE ${s}.passkeys (
+        id text CONSTRAINT passkeys_pkey PRIMARY KEY,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        user_id text NOT NULL REFERENCES ${s}.users (id) ON DELETE CASCADE,
+        name text NOT NULL,
+        public_key text NOT NULL,
+        counter bigint NOT NULL,
+        transports json NOT NULL,
+        backed_up boolean NOT NULL,
+        created_at timestamptz NOT NULL,
+        last_used_at timestamptz
+      );
+      CREATE INDEX passkeys_user ON ${s}.passkeys (user_id, seq);
+
+      CREATE TABLE ${s}.webauthn_challenges (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        challenge text NOT NULL,
+        ceremony text NOT NULL,
+        user_id text REFERENCES ${s}.users (id) ON DELETE CASCADE,
+        binding text,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL
+      );
+      CREATE INDEX webauthn_challenges_value ON ${s}.webauthn_challenges (challenge);
+      CREATE INDEX webauthn_challenges_expires ON ${s}.webauthn_challenges (expires_at);
+    `,
+  },
 ]);
 
 /** A row of `schema_migrations`. */

@@ -21,6 +21,7 @@ const CONFLICT_CONSTRAINTS: Readonly<Record<string, ConflictField>> = Object.fre
   personal_tokens_user_name: 'name',
   login_tokens_pkey: 'token',
   personal_tokens_pkey: 'token',
+  passkeys_pkey: 'credential',
 });
 
 /** Network failures of the socket under the driver. */

@@ -131,6 +131,7 @@ const CONFLICT_COLUMNS: ReadonlyArray<[string, ConflictField]> = [
   ['personal_tokens.user_id, personal_tokens.name', 'name'],
   ['login_tokens.hashed_token', 'token'],
   ['personal_tokens.hashed_token', 'token'],
+  ['passkeys.id', 'credential'],
 ];
 
 /** Extracts SQLite's extended result code (`SQLITE_BUSY_SNAPSHOT`…) from an error. */

@@ -3,6 +3,7 @@
  * @module
  */
 import type { Store } from '../contract.js';
+import { sqliteWebAuthnChallengeStore, sqlitePasskeyStore } from './passkeys.js';
 import { sqliteAddressAttemptStore, sqliteAttemptStore } from './attempts.js';
 import { sqliteKnownAddressStore, sqliteRevocationStore } from './guess-limits.js';
 import { sqliteAuditStore } from './audit.js';
@@ -42,6 +43,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     knownAddresses: sqliteKnownAddressStore(ctx),
     revocations: sqliteRevocationStore(ctx),
     audit: sqliteAuditStore(ctx),
+    passkeys: sqlitePasskeyStore(ctx),
+    webauthnChallenges: sqliteWebAuthnChallengeStore(ctx),
     async ping() {
       ctx.guard(() => ping.get());
     },

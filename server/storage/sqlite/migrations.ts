@@ -173,6 +173,36 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER TABLE login_tokens ADD COLUMN user_agent TEXT;
     `,
   },
+  {
+    version: 4,
+    name: 'passkeys and WebAuthn challenges',
+    sql: `
+      CREATE TABLE passkeys (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        counter INTEGER NOT NULL,
+        transports TEXT NOT NULL,
+        backed_up INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER
+      ) STRICT;
+      CREATE INDEX passkeys_user ON passkeys(user_id);
+
+      CREATE TABLE webauthn_challenges (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        challenge TEXT NOT NULL,
+        ceremony TEXT NOT NULL,
+        user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+        binding TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX webauthn_challenges_value ON webauthn_challenges(challenge);
+      CREATE INDEX webauthn_challenges_expires ON webauthn_challenges(expires_at);
+    `,
+  },
 ]);
 
 /** A row of `schema_migrations`. */
