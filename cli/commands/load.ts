@@ -88,6 +88,7 @@ async function runLoad(urlText: string, flags: LoadFlags, io: CliIo): Promise<vo
   const startedAt = new Date().toISOString();
   const model = plan.model.kind === 'closed' ? `${plan.model.vus} VUs` : `${plan.model.rate}/s, up to ${plan.model.maxVus} VUs`;
   io.err(`Load test of ${plan.url}: ${plan.input.file}, ${model}, ${plan.durationMs / 1000} s${plan.rampMs > 0 ? ` (ramp ${plan.rampMs / 1000} s)` : ''}`);
+  const cpuBefore = process.cpuUsage();
   const { elapsedMs } = await drive({
     model: plan.model,
     durationMs: plan.durationMs,
@@ -98,8 +99,9 @@ async function runLoad(urlText: string, flags: LoadFlags, io: CliIo): Promise<vo
     graceMs: Math.min(plan.timeoutMs, 5000),
     onTick: (point) => progress(io, point),
   });
+  const cpu = process.cpuUsage(cpuBefore);
   if (io.errIsTTY) io.ask('\n');
-  const report = buildReport(recorder, { url: plan.url, input: plan.input.file, model: plan.model, startedAt, durationMs: elapsedMs, interrupted }, plan.thresholds);
+  const report = buildReport(recorder, { url: plan.url, input: plan.input.file, model: plan.model, startedAt, durationMs: elapsedMs, interrupted }, (cpu.user + cpu.system) / 1000, plan.thresholds);
   for (const line of summaryLines(report, plan.thresholds)) io.out(line);
   writeReports(plan, report, io);
   if (interrupted) throw new CliError('Stopped by a signal before the end; the summary and reports above cover the time it ran.', EXIT_INTERRUPTED);

@@ -31,10 +31,12 @@ export interface LoadReport {
   errorsByCode: { code: string; count: number }[];
   timeline: TimelinePoint[];
   thresholds: ThresholdResult[];
+  /** The load generator's own CPU time (user + system) during the run, and calls per CPU-second: how far it is from being the bottleneck. */
+  loadGenerator: { cpuMs: number; callsPerCpuSecond: number };
 }
 
 /** Builds the report of a finished run, thresholds included. */
-export function buildReport(recorder: Recorder, base: Pick<LoadReport, 'url' | 'input' | 'model' | 'startedAt' | 'durationMs' | 'interrupted'>, thresholds: readonly Threshold[]): LoadReport {
+export function buildReport(recorder: Recorder, base: Pick<LoadReport, 'url' | 'input' | 'model' | 'startedAt' | 'durationMs' | 'interrupted'>, cpuMs: number, thresholds: readonly Threshold[]): LoadReport {
   const figures = recorder.figures();
   const calls = recorder.allCalls();
   const seconds = Math.max(base.durationMs / 1000, 0.001);
@@ -45,7 +47,7 @@ export function buildReport(recorder: Recorder, base: Pick<LoadReport, 'url' | '
     errors: recorder.errors,
     errorRate: recorder.operations === 0 ? 0 : recorder.errors / recorder.operations,
   };
-  const report: LoadReport = { tool: 'ddp-guard load', ...base, totals, calls, figures, errorsByCode: recorder.errorsByCode(), timeline: recorder.timeline, thresholds: [] };
+  const report: LoadReport = { tool: 'ddp-guard load', ...base, totals, calls, figures, errorsByCode: recorder.errorsByCode(), timeline: recorder.timeline, thresholds: [], loadGenerator: { cpuMs, callsPerCpuSecond: cpuMs > 0 ? recorder.calls / (cpuMs / 1000) : 0 } };
   report.thresholds = thresholds.map((t) => {
     const actual = measure(report, recorder, t);
     return { threshold: t.source, actual, ok: actual !== null && holds(t, actual) };
@@ -105,6 +107,7 @@ export function summaryLines(report: LoadReport, thresholds: readonly Threshold[
   const t = report.totals;
   lines.push(`calls: ${t.calls} (${t.callsPerSecond.toFixed(1)}/s); errors: ${t.errors} of ${t.operations} operations (${(t.errorRate * 100).toFixed(2)}%)`);
   for (const e of report.errorsByCode) lines.push(`  error ${e.code}: ${e.count}`);
+  lines.push(`load generator: ${(report.loadGenerator.cpuMs / 1000).toFixed(2)} CPU-s, ${report.loadGenerator.callsPerCpuSecond.toFixed(0)} calls per CPU-second`);
   report.thresholds.forEach((r, i) => {
     const th = thresholds[i]!;
     const actual = r.actual === null ? 'nothing measured' : th.metric.kind === 'error-rate' ? `${(r.actual * 100).toFixed(3)}%` : th.metric.kind === 'error-count' ? String(r.actual) : th.metric.kind === 'rate' ? `${r.actual.toFixed(1)} calls/s` : ms(r.actual);

@@ -29,15 +29,20 @@ interface PreparedStep {
   text?: string;
   /** Expect: the matcher when the pattern reads no variable. */
   matcher?: Matcher;
+  /** Expect: the `msg` a matching message must have, when the pattern says it literally (the backlog is searched by it). */
+  msgKind?: string;
 }
 
 /** Prepares the steps once: placeholder-free frames and patterns are built a single time. */
 export function prepareSteps(steps: readonly Step[]): PreparedStep[] {
   const noCtx: ExpandContext = { lookup: () => undefined, totp: () => '' };
-  return steps.map((step) => {
+  return steps.map((step): PreparedStep => {
     if (step.kind === 'send' && !hasPlaceholders(step.message, false)) return { step, text: JSON.stringify(step.message) };
-    if (step.kind === 'expect' && !hasPlaceholders(step.pattern, true)) return { step, matcher: compilePattern(step.pattern, noCtx) };
-    return { step };
+    if (step.kind !== 'expect') return { step };
+    const msg = typeof step.pattern === 'object' && step.pattern !== null ? (step.pattern as Record<string, unknown>).msg : undefined;
+    const msgKind = typeof msg === 'string' && /^[a-z_]+$/i.test(msg) ? msg : undefined;
+    const matcher = hasPlaceholders(step.pattern, true) ? undefined : compilePattern(step.pattern, noCtx);
+    return { step, ...(matcher ? { matcher } : {}), ...(msgKind ? { msgKind } : {}) };
   });
 }
 
@@ -107,11 +112,14 @@ export class TranscriptVu {
         const { step } = prepared;
         if (step.kind === 'set') variables.set(step.name, expandString(step.value, ctx));
         else if (step.kind === 'sleep') await sleep(step.ms, shared.stop);
-        else if (step.kind === 'send') session.send(prepared.text ?? JSON.stringify(expandValue(step.message, ctx)));
+        else if (step.kind === 'send') {
+          const message = prepared.text === undefined ? expandValue(step.message, ctx) : step.message;
+          session.send(prepared.text ?? JSON.stringify(message), message);
+        }
         else {
           const matcher = prepared.matcher ?? compilePattern(step.pattern, ctx);
           let captures: Map<string, unknown> | null = null;
-          const message = await session.take((m) => (captures = tryMatch(matcher, m)) !== null, shared.timeoutMs);
+          const message = await session.take((m) => (captures = tryMatch(matcher, m)) !== null, shared.timeoutMs, prepared.msgKind);
           if (shared.stop.aborted) break;
           if (message === undefined || captures === null) {
             shared.recorder.error(session.closed ? 'connection-closed' : `expect-timeout (line ${step.line})`);
@@ -143,7 +151,13 @@ export class TranscriptVu {
 class Session {
   ws!: WebSocket;
   closed = false;
-  readonly #backlog: unknown[] = [];
+  /**
+   * Messages no expectation took yet, by their `msg` (`''` for others), each with its arrival
+   * number: an expectation of a `result` then never scans the `updated` and `added` messages
+   * piling up beside it, which made a long transcript quadratic.
+   */
+  readonly #backlog = new Map<string, { seq: number; m: unknown }[]>();
+  #seq = 0;
   #waiter: ((m: unknown) => boolean) | undefined;
   readonly #calls = new Map<string, PendingCall>();
   readonly #subs = new Map<string, { name: string; t0: number }>();
@@ -162,18 +176,21 @@ class Session {
       this.ws = ws;
       ws.once('open', () => resolve());
       ws.on('error', (err) => reject(err));
+      const onStop = (): void => void this.#waiter?.(undefined);
+      this.shared.stop.addEventListener('abort', onStop, { once: true });
       ws.on('close', () => {
         this.closed = true;
+        this.shared.stop.removeEventListener('abort', onStop);
+        if (this.#timer) clearTimeout(this.#timer);
         this.#waiter?.(undefined);
       });
       ws.on('message', (data) => this.#receive(String(data)));
     });
   }
 
-  send(text: string): void {
+  send(text: string, message: unknown): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    // Only frames that can be timed need parsing; most are small.
-    const msg = JSON.parse(text) as Record<string, unknown>;
+    const msg = (typeof message === 'object' && message !== null ? message : {}) as Record<string, unknown>;
     const now = performance.now();
     if (msg.msg === 'connect') this.#connectPending = true;
     else if (msg.msg === 'method' && typeof msg.id === 'string' && typeof msg.method === 'string') {
@@ -184,31 +201,36 @@ class Session {
   }
 
   /** The oldest backlog message `accept` takes, else the first new one; undefined on timeout or close. */
-  take(accept: (m: unknown) => boolean, timeoutMs: number): Promise<unknown> {
-    const index = this.#backlog.findIndex(accept);
-    if (index >= 0) return Promise.resolve(this.#backlog.splice(index, 1)[0]);
+  take(accept: (m: unknown) => boolean, timeoutMs: number, msgKind?: string): Promise<unknown> {
+    const found = this.#fromBacklog(accept, msgKind);
+    if (found !== undefined) return Promise.resolve(found);
     if (this.closed) return Promise.resolve(undefined);
+    if (this.shared.stop.aborted) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      const stop = this.shared.stop;
-      const done = (m: unknown): void => {
-        clearTimeout(timer);
-        stop.removeEventListener('abort', onAbort);
-        this.#waiter = undefined;
-        resolve(m);
-      };
-      const onAbort = (): void => done(undefined);
-      const timer = setTimeout(onAbort, timeoutMs);
-      stop.addEventListener('abort', onAbort, { once: true });
+      // One timer per session, re-armed per expectation, and one stop listener per session
+      // (see open()): a long transcript runs thousands of expectations a second.
+      this.#deadline = performance.now() + timeoutMs;
+      if (!this.#timer) this.#timer = setTimeout(() => this.#onTimer(), timeoutMs);
       this.#waiter = (m) => {
-        if (m === undefined) {
-          done(undefined);
-          return true;
-        }
-        if (!accept(m)) return false;
-        done(m);
+        if (m !== undefined && !accept(m)) return false;
+        this.#waiter = undefined;
+        this.#deadline = Infinity;
+        resolve(m);
         return true;
       };
     });
+  }
+
+  #deadline = Infinity;
+  #timer: NodeJS.Timeout | undefined;
+
+  /** The timer fired: the expectation waiting now is late, or a later one is waiting and it runs again. */
+  #onTimer(): void {
+    this.#timer = undefined;
+    if (!this.#waiter || this.closed) return;
+    const left = this.#deadline - performance.now();
+    if (left <= 0) this.#waiter(undefined);
+    else this.#timer = setTimeout(() => this.#onTimer(), left);
   }
 
   close(): void {
@@ -275,8 +297,27 @@ class Session {
 
   #deliver(m: unknown): void {
     if (this.#waiter?.(m)) return;
-    this.#backlog.push(m);
-    if (this.#backlog.length > MAX_BACKLOG) this.#backlog.shift();
+    const kind = typeof m === 'object' && m !== null && typeof (m as { msg?: unknown }).msg === 'string' ? (m as { msg: string }).msg : '';
+    let bucket = this.#backlog.get(kind);
+    if (!bucket) this.#backlog.set(kind, (bucket = []));
+    bucket.push({ seq: this.#seq++, m });
+    if (bucket.length > MAX_BACKLOG) bucket.shift();
+  }
+
+  /** The oldest backlog message `accept` takes (only among `msgKind` when given), removed; else undefined. */
+  #fromBacklog(accept: (m: unknown) => boolean, msgKind: string | undefined): unknown {
+    let best: { bucket: { seq: number; m: unknown }[]; index: number } | undefined;
+    const buckets = msgKind === undefined ? [...this.#backlog.values()] : [this.#backlog.get(msgKind) ?? []];
+    for (const bucket of buckets) {
+      const index = bucket.findIndex((entry) => accept(entry.m));
+      if (index >= 0 && (!best || bucket[index]!.seq < best.bucket[best.index]!.seq)) best = { bucket, index };
+    }
+    if (!best) return undefined;
+    const found = best.bucket[best.index]!.m;
+    // Re-run accept on the winner: with several buckets the captures belong to the last tried.
+    accept(found);
+    best.bucket.splice(best.index, 1);
+    return found;
   }
 
   async #answerTotp(call: PendingCall, secret: string): Promise<void> {
