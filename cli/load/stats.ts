@@ -160,7 +160,8 @@ export class Recorder {
 }
 
 function summarize(kind: FigureKind, name: string, h: hdr.Histogram, count: number, errors: number): FigureSummary {
-  const at = (p: number): number => (count === 0 ? 0 : h.getValueAtPercentile(p) / 1000);
+  // A percentile is the top of its HDR bucket, which can lie a hair above the exact maximum.
+  const at = (p: number): number => (count === 0 ? 0 : Math.min(h.getValueAtPercentile(p), h.maxValue) / 1000);
   return {
     kind,
     name,
