@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit.js';
 import { registerCall } from './commands/call.js';
 import { registerLoad } from './commands/load.js';
+import { registerRecord } from './commands/record.js';
 import { registerScript } from './commands/script.js';
 import { registerServe } from './commands/serve.js';
 import { registerShell } from './commands/shell.js';
@@ -19,7 +20,7 @@ import type { CliIo } from './io.js';
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
 /** The subcommands, in `--help` order. */
-export const COMMANDS: readonly RegisterCommand[] = [registerServe, registerUser, registerAudit, registerCall, registerShell, registerScript, registerLoad];
+export const COMMANDS: readonly RegisterCommand[] = [registerServe, registerUser, registerAudit, registerCall, registerShell, registerScript, registerLoad, registerRecord];
 
 const EXIT_HELP = `
 Exit status: ${EXIT.ok} ok, ${EXIT.usage} bad command line, option or value, ${EXIT.notFound} unknown user,
