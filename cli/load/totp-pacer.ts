@@ -18,22 +18,33 @@ export class TotpPacer {
 
   /** The code to send, and how long was waited for it (ms). @throws Error for a secret that is not base32. */
   async next(secret: string, abort?: AbortSignal): Promise<{ code: string; waitedMs: number }> {
-    const normalized = normalizeSecret(secret);
     let waitedMs = 0;
     for (;;) {
-      const now = this.now();
-      const current = totpStep(now);
-      const last = this.#lastStep.get(normalized) ?? -Infinity;
-      const step = last < current ? current : last === current ? current + 1 : undefined;
-      if (step !== undefined) {
-        this.#lastStep.set(normalized, step);
-        return { code: generateTotpCode(normalized, step * STEP_MS), waitedMs };
-      }
-      const wait = (current + 1) * STEP_MS - now + 5;
-      await sleep(wait, abort);
+      const got = this.tryNow(secret);
+      if (typeof got === 'string') return { code: got, waitedMs };
+      await sleep(got.waitMs, abort);
       if (abort?.aborted) throw new Error('stopped');
-      waitedMs += wait;
+      waitedMs += got.waitMs;
     }
+  }
+
+  /** A code usable now, or how long to wait for one. @throws Error for a secret that is not base32. */
+  tryNow(secret: string): string | { waitMs: number } {
+    const normalized = normalizeSecret(secret);
+    const now = this.now();
+    const current = totpStep(now);
+    const last = this.#lastStep.get(normalized) ?? -Infinity;
+    const step = last < current ? current : last === current ? current + 1 : undefined;
+    if (step === undefined) return { waitMs: (current + 1) * STEP_MS - now + 5 };
+    this.#lastStep.set(normalized, step);
+    return generateTotpCode(normalized, step * STEP_MS);
+  }
+}
+
+/** Thrown by a transcript's `{{totp:…}}` when both usable steps of the secret are spent. */
+export class TotpWait extends Error {
+  constructor(readonly waitMs: number) {
+    super(`the next TOTP step comes in ${waitMs} ms`);
   }
 }
 

@@ -17,9 +17,8 @@ import WebSocket from 'ws';
 import type { Step } from '../script/parser.js';
 import { compilePattern, tryMatch, type Matcher } from '../script/pattern.js';
 import { expandString, expandValue, forEachString, parseTemplate, type ExpandContext } from '../script/template.js';
-import type { TotpCodes } from '../script/totp-codes.js';
 import type { Recorder } from './stats.js';
-import { sleep, type TotpPacer } from './totp-pacer.js';
+import { sleep, TotpWait, type TotpPacer } from './totp-pacer.js';
 import type { LoadUser } from './users.js';
 
 /** A step with what can be prepared once for every iteration. */
@@ -54,16 +53,31 @@ function hasPlaceholders(value: unknown, allowCaptures: boolean): boolean {
   return found;
 }
 
+/**
+ * Ids of calls whose answer the transcript expects to be an error (`< {"msg":"result","id":"1",
+ * "error":…}`): a transcript that answers 2FA itself, as a recorded one does, gets its
+ * `totp-required` as recorded instead of an automatic retry.
+ */
+export function idsExpectingErrors(steps: readonly Step[]): Set<string> {
+  const ids = new Set<string>();
+  for (const step of steps) {
+    if (step.kind !== 'expect' || typeof step.pattern !== 'object' || step.pattern === null) continue;
+    const p = step.pattern as Record<string, unknown>;
+    if (p.msg === 'result' && typeof p.id === 'string' && 'error' in p) ids.add(p.id);
+  }
+  return ids;
+}
+
 /** What every transcript virtual user shares. */
 export interface TranscriptVuShared {
   url: string;
   steps: readonly PreparedStep[];
+  /** See {@link idsExpectingErrors}. */
+  expectErrors: ReadonlySet<string>;
   /** Variables from `--var`. */
   variables: ReadonlyMap<string, unknown>;
   timeoutMs: number;
   recorder: Recorder;
-  /** Codes for `{{totp:...}}` in the transcript. */
-  totpCodes: TotpCodes;
   /** Codes for answering `totp-required`. */
   pacer: TotpPacer;
   /** Aborted when the run stops: sleeps and waits end at once. */
@@ -96,7 +110,16 @@ export class TranscriptVu {
     const { shared } = this;
     const t0 = performance.now() - lateMs;
     const variables = new Map<string, unknown>([...shared.variables, ...this.userVars]);
-    const ctx: ExpandContext = { lookup: (name) => variables.get(name), totp: (secret) => shared.totpCodes.next(secret) };
+    // `{{totp:…}}` takes codes from the same pacer as the automatic answers: a user's code is
+    // never one the server already took, and when both usable steps are spent the send waits.
+    const ctx: ExpandContext = {
+      lookup: (name) => variables.get(name),
+      totp: (secret) => {
+        const got = shared.pacer.tryNow(secret);
+        if (typeof got === 'string') return got;
+        throw new TotpWait(got.waitMs);
+      },
+    };
     const session = new Session(this, shared, t0, lateMs);
     try {
       await session.open(this.localAddress);
@@ -113,7 +136,17 @@ export class TranscriptVu {
         if (step.kind === 'set') variables.set(step.name, expandString(step.value, ctx));
         else if (step.kind === 'sleep') await sleep(step.ms, shared.stop);
         else if (step.kind === 'send') {
-          const message = prepared.text === undefined ? expandValue(step.message, ctx) : step.message;
+          let message: unknown = step.message;
+          while (prepared.text === undefined) {
+            try {
+              message = expandValue(step.message, ctx);
+              break;
+            } catch (err) {
+              if (!(err instanceof TotpWait)) throw err;
+              await sleep(err.waitMs, shared.stop);
+              if (shared.stop.aborted) return;
+            }
+          }
           session.send(prepared.text ?? JSON.stringify(message), message);
         }
         else {
@@ -264,13 +297,15 @@ class Session {
         const call = typeof m.id === 'string' ? this.#calls.get(m.id) : undefined;
         if (!call) break;
         const code = errorCode(m.error);
-        if ((code === 'totp-required' || code === 'totp-invalid') && !call.retried && this.vu.totpSecret !== undefined) {
+        const answerable = (code === 'totp-required' || code === 'totp-invalid') && !this.shared.expectErrors.has(m.id as string);
+        if (answerable && !call.retried && this.vu.totpSecret !== undefined) {
           call.retried = true;
           void this.#answerTotp(call, this.vu.totpSecret);
           return; // The expectation sees the answer to the retry.
         }
         this.#calls.delete(m.id as string);
-        recorder.record(call.kind, call.name, now - call.t0, code);
+        // An error the transcript expects (a recorded 2FA challenge) is an answer, not a failure.
+        recorder.record(call.kind, call.name, now - call.t0, this.shared.expectErrors.has(m.id as string) ? undefined : code);
         break;
       }
       case 'ready':
