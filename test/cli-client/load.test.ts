@@ -15,7 +15,7 @@ import { arrivalsBy, arrivalTime } from '../../cli/load/driver.js';
 import { parseThreshold, ThresholdSyntaxError } from '../../cli/load/thresholds.js';
 import { parseUsers, UsersFileError } from '../../cli/load/users.js';
 import { ECHO_TRANSCRIPT, readReport, startFloor, type FloorServer } from './load-support.js';
-import { addUser, CLI, closedPort, enrolTotp, killChildren, PASSWORD, removeTempFiles, runCli, startTestServer, tempFile, within, type TestServer } from './support.js';
+import { addUser, CLI, closedPort, enrolTotp, hasScriptPty, killChildren, PASSWORD, removeTempFiles, runCli, runInTerminal, startTestServer, tempFile, within, type TestServer } from './support.js';
 
 describe('cli: load thresholds, users and schedule', () => {
   it('parses thresholds with names, units and operators, and refuses what does not parse', () => {
@@ -83,6 +83,15 @@ describe('cli: ddp-guard load against the floor server (not ddp-guard)', functio
     expect(report.totals.errors).to.equal(0);
     expect(report.timeline.length).to.be.within(2, 3);
     expect(report.thresholds.every((t) => t.ok)).to.equal(true);
+  });
+
+  it('on a terminal, the progress line is rewritten in place once a second', async function () {
+    if (!hasScriptPty()) this.skip();
+    const run = runInTerminal(['load', floor.url, '--script', transcript, '--vus', '2', '--duration', '3s']);
+    expect(await within(run.exited, 20_000, 'the run in a terminal')).to.equal(0);
+    const rewrites = run.output().match(/\r\x1b\[K\s*\d+s\s+VUs\s+\d+\s+calls\/s/g) ?? [];
+    expect(rewrites.length, JSON.stringify(run.output())).to.be.within(2, 4);
+    expect(run.output()).to.match(/^Done: /m);
   });
 
   it('exits 1 when a threshold does not hold, after printing the summary', async () => {
