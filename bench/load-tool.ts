@@ -111,7 +111,7 @@ try {
     const hold = path.join(dir, 'hold.ddp');
     writeFileSync(hold, '> {"msg":"connect","version":"1","support":["1"]}\n< {"msg":"connected"}\n> {"msg":"method","method":"echo","params":[1],"id":"1"}\n< {"msg":"result","id":"1"}\nsleep 600000\n');
     const rampS = Math.max(5, Math.ceil(VUS / 1000));
-    const held = await runLoad(floor.url, hold, path.join(dir, 'b.json'), ['--vus', String(VUS), '--ramp', `${rampS}s`, '--duration', `${rampS + 10}s`, '--timeout', '30000']);
+    const held = await runLoad(floor.url, hold, path.join(dir, 'b.json'), ['--vus', String(VUS), '--ramp', `${rampS}s`, '--duration', `${rampS + 20}s`, '--timeout', '30000']);
     const figures = held.figures as { name: string; count: number; errors: number; p99: number }[];
     const timeline = held.timeline as { vus: number }[];
     const connect = figures.find((f) => f.name === 'connect');
