@@ -21,7 +21,7 @@ import { buildReport, ms, summaryLines, type LoadReport } from '../load/report.j
 import { ScenarioVu } from '../load/scenario-vu.js';
 import { Recorder, type TimelinePoint } from '../load/stats.js';
 import { TotpPacer } from '../load/totp-pacer.js';
-import { idsExpectingErrors, prepareSteps, TranscriptVu } from '../load/transcript-vu.js';
+import { idsExpectingErrors, keptKinds, prepareSteps, TranscriptVu } from '../load/transcript-vu.js';
 import { userVariables } from '../load/users.js';
 import { TranscriptSocket } from '../script/socket.js';
 import { EXIT_CONNECTION } from '../remote.js';
@@ -124,7 +124,8 @@ function vuFactory(plan: LoadPlan, recorder: Recorder, stop: AbortSignal): (inde
     const shared = { url: plan.url, scenario: plan.input.scenario, timeoutMs: plan.timeoutMs, recorder, stop };
     return (index) => new ScenarioVu(shared, index + 1, plan.users?.[index]);
   }
-  const shared = { url: plan.url, steps: prepareSteps(plan.input.steps), expectErrors: idsExpectingErrors(plan.input.steps), variables: plan.variables, timeoutMs: plan.timeoutMs, recorder, pacer: new TotpPacer(), stop };
+  const steps = prepareSteps(plan.input.steps);
+  const shared = { url: plan.url, steps, keptKinds: keptKinds(steps), expectErrors: idsExpectingErrors(plan.input.steps), variables: plan.variables, timeoutMs: plan.timeoutMs, recorder, pacer: new TotpPacer(), stop };
   return (index) => {
     const user = plan.users?.[index];
     return new TranscriptVu(shared, userVariables(user), user, local(index));

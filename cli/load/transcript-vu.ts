@@ -68,12 +68,29 @@ export function idsExpectingErrors(steps: readonly Step[]): Set<string> {
   return ids;
 }
 
+/**
+ * The `msg` kinds worth keeping in the backlog: those the expectations name, when every one
+ * names its kind; undefined (keep everything) otherwise. `updated` and data messages that no
+ * step expects are then dropped as they arrive instead of piling up.
+ */
+export function keptKinds(steps: readonly PreparedStep[]): Set<string> | undefined {
+  const kinds = new Set<string>();
+  for (const p of steps) {
+    if (p.step.kind !== 'expect') continue;
+    if (p.msgKind === undefined) return undefined;
+    kinds.add(p.msgKind);
+  }
+  return kinds;
+}
+
 /** What every transcript virtual user shares. */
 export interface TranscriptVuShared {
   url: string;
   steps: readonly PreparedStep[];
   /** See {@link idsExpectingErrors}. */
   expectErrors: ReadonlySet<string>;
+  /** See {@link keptKinds}. */
+  keptKinds: ReadonlySet<string> | undefined;
   /** Variables from `--var`. */
   variables: ReadonlyMap<string, unknown>;
   timeoutMs: number;
@@ -243,6 +260,7 @@ class Session {
       // One timer per session, re-armed per expectation, and one stop listener per session
       // (see open()): a long transcript runs thousands of expectations a second.
       this.#deadline = performance.now() + timeoutMs;
+      this.#waiterKind = msgKind;
       if (!this.#timer) this.#timer = setTimeout(() => this.#onTimer(), timeoutMs);
       this.#waiter = (m) => {
         if (m !== undefined && !accept(m)) return false;
@@ -255,6 +273,8 @@ class Session {
   }
 
   #deadline = Infinity;
+  /** The `msg` the waiting expectation needs, when it names one: other messages skip the match. */
+  #waiterKind: string | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   /** The timer fired: the expectation waiting now is late, or a later one is waiting and it runs again. */
@@ -331,8 +351,10 @@ class Session {
   }
 
   #deliver(m: unknown): void {
-    if (this.#waiter?.(m)) return;
     const kind = typeof m === 'object' && m !== null && typeof (m as { msg?: unknown }).msg === 'string' ? (m as { msg: string }).msg : '';
+    const kept = this.shared.keptKinds;
+    if (kept !== undefined && !kept.has(kind)) return;
+    if ((this.#waiterKind === undefined || this.#waiterKind === kind) && this.#waiter?.(m)) return;
     let bucket = this.#backlog.get(kind);
     if (!bucket) this.#backlog.set(kind, (bucket = []));
     bucket.push({ seq: this.#seq++, m });

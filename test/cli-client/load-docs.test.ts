@@ -81,7 +81,7 @@ describe('docs: load-testing.md runs as written', function () {
               reject(new Error(`the server exited: ${out}`));
             });
           }),
-          20_000,
+          45_000,
           'the server of the page',
         );
       }
