@@ -16,6 +16,8 @@ export interface CliIo {
   err(line: string): void;
   /** Prints a question without a line break (stderr), before reading an answer. */
   ask(text: string): void;
+  /** Whether stderr is a terminal (live progress rewrites one line there; otherwise it prints plain lines). */
+  readonly errIsTTY?: boolean;
   /** Standard input (read for `--password-stdin` and prompts). */
   readonly stdin: NodeJS.ReadStream;
   /** Ends the process with a status: the last step of a shutdown. */
@@ -32,6 +34,7 @@ export function processIo(): CliIo {
     out: (line) => void process.stdout.write(`${line}\n`),
     err: (line) => void process.stderr.write(`${line}\n`),
     ask: (text) => void process.stderr.write(text),
+    errIsTTY: process.stderr.isTTY === true,
     stdin: process.stdin,
     exit: (code) => process.exit(code),
     onSignal: (handler) => {

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit.js';
 import { registerCall } from './commands/call.js';
+import { registerLoad } from './commands/load.js';
+import { registerRecord } from './commands/record.js';
 import { registerScript } from './commands/script.js';
 import { registerServe } from './commands/serve.js';
 import { registerShell } from './commands/shell.js';
@@ -18,11 +20,11 @@ import type { CliIo } from './io.js';
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
 /** The subcommands, in `--help` order. */
-export const COMMANDS: readonly RegisterCommand[] = [registerServe, registerUser, registerAudit, registerCall, registerShell, registerScript];
+export const COMMANDS: readonly RegisterCommand[] = [registerServe, registerUser, registerAudit, registerCall, registerShell, registerScript, registerLoad, registerRecord];
 
 const EXIT_HELP = `
 Exit status: ${EXIT.ok} ok, ${EXIT.usage} bad command line, option or value, ${EXIT.notFound} unknown user,
-${EXIT.conflict} duplicate (username or email taken), ${EXIT.connection} server unreachable (call, shell, script),
+${EXIT.conflict} duplicate (username or email taken), ${EXIT.connection} server unreachable (call, shell, script, load),
 ${EXIT.failure} anything else (for call and script: the method failed or the transcript did not match).`;
 
 /** Builds the program; commander's own exits are turned into exceptions (see {@link runCli}). */

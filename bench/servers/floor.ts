@@ -1,8 +1,10 @@
 /**
- * The protocol's floor, for the idle scenario only: the least a DDP server on `ws` must do for
- * an idle client — the `server_id` greeting, `connect` answered with `connected` and a session
- * id, a ping to each connected socket every `--heartbeat-ms` — and nothing else (no guard, no
- * limits, no accounts). Its memory per connection shows how much of ddp-guard's is DDP itself.
+ * The protocol's floor: the least a DDP server on `ws` must do — the `server_id` greeting,
+ * `connect` answered with `connected` and a session id, a ping to each connected socket every
+ * `--heartbeat-ms`, and, for load tests, any `method` answered with its params as the result
+ * (then `updated`), any `sub` with `ready`, `ping` with `pong` — and nothing else (no guard, no
+ * limits, no accounts). Its memory per idle connection shows how much of ddp-guard's is DDP
+ * itself; being a DDP server that is not ddp-guard, it is what `ddp-guard load` is tested on too.
  */
 import { WebSocketServer, type WebSocket } from 'ws';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +18,14 @@ const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate:
 wss.on('connection', (ws) => {
   ws.send('{"server_id":"0"}');
   ws.on('message', (data) => {
-    const msg = JSON.parse(data.toString()) as { msg?: string };
+    const msg = JSON.parse(data.toString()) as { msg?: string; id?: string; params?: unknown };
+    if (msg.msg === 'method') {
+      ws.send(JSON.stringify({ msg: 'result', id: msg.id, result: msg.params ?? [] }));
+      ws.send(JSON.stringify({ msg: 'updated', methods: [msg.id] }));
+      return;
+    }
+    if (msg.msg === 'sub') return void ws.send(JSON.stringify({ msg: 'ready', subs: [msg.id] }));
+    if (msg.msg === 'ping') return void ws.send(msg.id === undefined ? '{"msg":"pong"}' : JSON.stringify({ msg: 'pong', id: msg.id }));
     if (msg.msg !== 'connect') return;
     const session = randomBytes(12).toString('base64url');
     sessions.set(ws, session);

@@ -212,8 +212,9 @@ describe('architecture', () => {
       }), 'web/ layering');
     });
 
-    it('only server/transport/, client/node.ts and the transcript runner\'s raw socket (cli/script/socket.ts) import ws', () => {
-      const allowed = (path: string): boolean => path.startsWith('server/transport/') || path === 'client/node.ts' || path === 'cli/script/socket.ts';
+    it('only server/transport/, client/node.ts and the raw sockets of the transcript runner, the load generator and the recording proxy (cli/script/socket.ts, cli/load/transcript-vu.ts, cli/record/proxy.ts) import ws', () => {
+      const allowed = (path: string): boolean =>
+        path.startsWith('server/transport/') || path === 'client/node.ts' || path === 'cli/script/socket.ts' || path === 'cli/load/transcript-vu.ts' || path === 'cli/record/proxy.ts';
       expectNone(offendingImports(library.filter((f) => !allowed(f.path)), (ref) =>
         ref.specifier === 'ws' || ref.specifier.startsWith('ws/') ? 'the transports are the only importers of ws' : null,
       ), 'ws outside the transports');
