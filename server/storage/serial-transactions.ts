@@ -18,7 +18,7 @@ export interface SerialTransactionHooks {
 /** The parts of a store (every field holding methods); `transaction` is added by {@link withSerialTransactions}. */
 export type StoreParts = Omit<Store, 'transaction'>;
 
-const PARTS = ['users', 'loginTokens', 'personalTokens', 'twoFactor', 'codes', 'attempts', 'addressAttempts', 'knownAddresses', 'revocations', 'audit'] as const;
+const PARTS = ['users', 'loginTokens', 'personalTokens', 'twoFactor', 'codes', 'attempts', 'addressAttempts', 'knownAddresses', 'revocations', 'audit', 'passkeys', 'webauthnChallenges'] as const;
 
 /** One open transaction; `open` is false once it ended (a task it started may outlive it). */
 interface Tx {
@@ -77,6 +77,10 @@ export function withSerialTransactions(parts: StoreParts, hooks: SerialTransacti
     } finally {
       tx.open = false;
       ended = null;
+      // No transaction is open now (they run one at a time): switch the context off, so that
+      // Node's promise hooks, which an enabled AsyncLocalStorage turns on for every promise of
+      // the process, cost nothing between transactions. The next `run` turns it on again.
+      context.disable();
       end();
     }
   };

@@ -155,6 +155,8 @@ export function createPgContext(options: ResolvedPostgresOptions): PgContext {
   let closed = false;
   /** The connection of the `storeTransaction` the current call runs in, while it is open. */
   const current = new AsyncLocalStorage<{ client: pg.PoolClient; open: boolean; savepoints: number }>();
+  /** Store transactions open now: with none, the context is switched off (see `storeTransaction`). */
+  let openTransactions = 0;
   const open = (): { client: pg.PoolClient; open: boolean; savepoints: number } | null => {
     const tx = current.getStore();
     return tx?.open === true ? tx : null;
@@ -218,11 +220,16 @@ export function createPgContext(options: ResolvedPostgresOptions): PgContext {
       try {
         return await begin(async (client) => {
           state.client = client;
+          openTransactions++;
           try {
             return await current.run(state, fn);
           } finally {
             // A task started inside may outlive it: from now on it uses the pool.
             state.open = false;
+            // With no transaction open, switch the context off: an enabled AsyncLocalStorage
+            // turns on Node's promise hooks for every promise of the process. The next `run`
+            // turns it on again.
+            if (--openTransactions === 0) current.disable();
           }
         });
       } catch (err) {
