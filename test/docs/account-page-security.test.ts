@@ -8,29 +8,18 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { findRepoRoot } from './repo-root.js';
 import { codeBlocks, commandsOf, compactOutput, expectedPairs, type Command } from './readme-commands.js';
+import { freePort } from '../helpers/ports.js';
 
 const root = findRepoRoot(import.meta.url);
 const PAGE = 'docs/account-page-security.md';
 const markdown = readFileSync(path.join(root, PAGE), 'utf8');
 const CLI = path.join(root, 'dist', 'cli', 'main.js');
 const MARKER = 'skip (run by test/docs/account-page-security.test.ts)';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 describe(`${PAGE}: every command runs as written`, function () {
   this.timeout(60_000);
