@@ -7,6 +7,7 @@ import { isRecord } from '../protocol/validate.js';
 import { clientError } from './errors.js';
 import { passwordDigest, type LoginPassword } from './account.js';
 import type { TwoFactorAnswer } from './two-factor.js';
+import type { SecurityLogPage, SessionInfo } from '../protocol/account.js';
 
 /**
  * Calls a method through the client (queue, timeouts, and the two-factor retry unless
@@ -33,38 +34,6 @@ export interface TotpEnrolment {
 export interface AccessTokenInfo {
   name: string;
   [field: string]: unknown;
-}
-
-/** A session (login token) of the user as `listSessions` reports it: an id, never the token. */
-export interface SessionInfo {
-  sessionId: string;
-  loginAt: Date;
-  lastUsedAt: Date | null;
-  expiresAt: Date | null;
-  ip: string | null;
-  userAgent: string | null;
-  device: { browser: string; os: string };
-  /** The session this client is signed in with. */
-  current: boolean;
-}
-
-/** One entry of the user's security log (`securityLog`). */
-export interface SecurityLogEntry {
-  id: string;
-  at: Date;
-  action: string;
-  ip: string | null;
-  userAgent: string | null;
-  device: { browser: string; os: string };
-  details: Record<string, string | number | boolean>;
-}
-
-/** A page of the security log, newest first. */
-export interface SecurityLogPage {
-  entries: SecurityLogEntry[];
-  offset: number;
-  count: number;
-  hasMore: boolean;
 }
 
 function isStringArray(value: unknown): value is string[] {

@@ -32,7 +32,8 @@ export type { ConnectionStatus, DisconnectInfo, ReconnectInfo } from './connecti
 export type { AddedEvent, ChangedEvent, CollectionView, Doc, RemovedEvent } from './collection.js';
 export type { SubscribeOptions, SubscriptionHandle } from './subscriptions.js';
 export type { LoginPassword, LoginResult, LoginUser } from './account.js';
-export type { AccessTokenInfo, SecurityLogEntry, SecurityLogPage, SessionInfo, TotpEnrolment } from './account-helpers.js';
+export type { AccessTokenInfo, TotpEnrolment } from './account-helpers.js';
+export type { SecurityLogEntry, SecurityLogPage, SessionInfo } from '../protocol/account.js';
 export { AccountHelpers } from './account-helpers.js';
 export type { TwoFactorAnswer, TwoFactorChallenge, TwoFactorHandler } from './two-factor.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';

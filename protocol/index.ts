@@ -5,3 +5,4 @@ export * from './errors.js';
 export * from './ejson.js';
 export * from './validate.js';
 export * from './two-factor.js';
+export * from './account.js';

@@ -7,33 +7,12 @@
  */
 import type { AuditRecord, AuditStore } from '../storage/contract.js';
 import { summariseUserAgent } from './user-agent.js';
+import type { SecurityLogEntry, SecurityLogPage } from '../../protocol/account.js';
 
 /** Detail fields the page may show; anything else recorded stays with the administrator. */
 export const SHOWN_DETAILS: readonly string[] = Object.freeze([
   'factor', 'via', 'twoFactor', 'name', 'bypassTwoFactor', 'lockedUntil', 'lockCount', 'locked', 'until', 'sessionId', 'count',
 ]);
-
-/** One entry as `securityLog:list` answers. */
-export interface SecurityLogEntry {
-  /** The audit record's id, as text. */
-  id: string;
-  at: Date;
-  /** The audit action (`user.login`, `2fa.failed`, `totp.enabled`, …). */
-  action: string;
-  ip: string | null;
-  userAgent: string | null;
-  device: { browser: string; os: string };
-  details: Record<string, string | number | boolean>;
-}
-
-/** A page of the log. */
-export interface SecurityLogPage {
-  entries: SecurityLogEntry[];
-  offset: number;
-  count: number;
-  /** More, older entries follow this page. */
-  hasMore: boolean;
-}
 
 /** Entries per page the page asks for, and the most one call returns. */
 export const SECURITY_LOG_PAGE = 20;

@@ -7,24 +7,7 @@ import type { Caller } from '../calls/caller.js';
 import type { LoginTokenRecord, TokenUse } from '../storage/contract.js';
 import { sha256Base64 } from '../security/crypto.js';
 import { summariseUserAgent } from './user-agent.js';
-
-/** One session as `sessions:list` answers (Rocket.Chat's device-management names where it has them). */
-export interface SessionInfo {
-  /** Public: names the session for `sessions:logout.me`, and cannot be turned back into the token. */
-  sessionId: string;
-  /** When the session signed in (the token was issued). */
-  loginAt: Date;
-  lastUsedAt: Date | null;
-  /** `null` when the session does not expire. */
-  expiresAt: Date | null;
-  /** The client address the session was last used from. */
-  ip: string | null;
-  /** The user agent it was last used with, and its summary. */
-  userAgent: string | null;
-  device: { browser: string; os: string };
-  /** The session the call came from. */
-  current: boolean;
-}
+import type { SessionInfo } from '../../protocol/account.js';
 
 /**
  * The public id of a session: a hash of its token's stored hash, under its own label. Knowing

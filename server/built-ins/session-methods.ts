@@ -19,8 +19,9 @@ import { callerOf } from '../calls/dispatcher.js';
 import { Match } from '../calls/match.js';
 import { audit } from '../accounts/audit.js';
 import type { RevocationWatcher } from '../accounts/revocations.js';
-import { sessionIdOf, sessionInfoOf, type SessionInfo } from '../accounts/sessions.js';
-import { readSecurityLog, SECURITY_LOG_MAX_PAGE, type SecurityLogPage } from '../accounts/own-audit.js';
+import type { SecurityLogPage, SessionInfo } from '../../protocol/account.js';
+import { sessionIdOf, sessionInfoOf } from '../accounts/sessions.js';
+import { readSecurityLog, SECURITY_LOG_MAX_PAGE } from '../accounts/own-audit.js';
 
 /** Reading: the second factor, unless the client was verified within the trust window. */
 const ACCOUNT_READ = true;
