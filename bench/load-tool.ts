@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { LoadConnection } from './load.js';
+import { hasTaskset } from './proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.join(here, '..', 'cli', 'main.js');
@@ -31,14 +32,6 @@ const SECONDS = arg('seconds', 10);
 const VUS = arg('vus', 10_000);
 const CONNECTIONS = arg('connections', 50);
 
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const TASKSET = hasTaskset();
 const pinned = (core: number, argv: string[]): [string, string[]] => (TASKSET ? ['taskset', ['-c', String(core), ...argv]] : [argv[0]!, argv.slice(1)]);
 

@@ -1,4 +1,5 @@
-/** Reading a process's CPU time and memory from /proc, and the CPU latency hold of the bench (Linux). */
+/** Reading a process's CPU time and memory from /proc, pinning to cores, and the CPU latency hold of the bench (Linux). */
+import { execFileSync } from 'node:child_process';
 import { openSync, readFileSync, writeSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -32,6 +33,16 @@ export function holdLowCpuLatency(): boolean {
     const zero = Buffer.alloc(4);
     writeSync(fd, zero);
     return true; // the descriptor stays open until this process exits
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `taskset` can pin processes to cores here (it is missing on some systems). */
+export function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
   } catch {
     return false;
   }

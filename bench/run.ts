@@ -8,7 +8,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { cpuSeconds, holdLowCpuLatency, rssBytes } from './proc.js';
+import { cpuSeconds, hasTaskset, holdLowCpuLatency, rssBytes } from './proc.js';
 import { LoadConnection, latencySummary, login, trustSession, type Protocol } from './load.js';
 import { cpuCount, idleClassThread, pinThread, setOwnNice, threadsNamed } from './threads.js';
 import { HELP, parseBenchArgs, type Scenario } from './options.js';
@@ -33,14 +33,6 @@ const JSON_OUT = parsed.json;
 const PROFILE_DIR = parsed.profileDir;
 const run = (name: Scenario): boolean => parsed.only.length === 0 || parsed.only.includes(name);
 
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const TASKSET = hasTaskset();
 
 const LOW_CPU_LATENCY = holdLowCpuLatency();
