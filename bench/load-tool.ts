@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { LoadConnection } from './load.js';
-import { hasTaskset } from './proc.js';
+import { hasTaskset, readyPort } from './proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.join(here, '..', 'cli', 'main.js');
@@ -38,15 +38,7 @@ const pinned = (core: number, argv: string[]): [string, string[]] => (TASKSET ? 
 async function startFloor(): Promise<{ child: ChildProcess; url: string }> {
   const [cmd, argv] = pinned(0, [process.execPath, path.join(here, 'servers', 'floor.js'), '--heartbeat-ms', '60000']);
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /ready (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`floor server exited (${code})`)));
-  });
+  const port = await readyPort(child, 'floor');
   return { child, url: `ws://127.0.0.1:${port}/websocket` };
 }
 

@@ -1,5 +1,5 @@
 /** Reading a process's CPU time and memory from /proc, pinning to cores, and the CPU latency hold of the bench (Linux). */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, writeSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -46,4 +46,17 @@ export function hasTaskset(): boolean {
   } catch {
     return false;
   }
+}
+
+/** The port a bench server prints as `ready <port>` on its stdout; rejects if it exits first. */
+export function readyPort(child: ChildProcess, name: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /ready (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`${name} server exited early (${code})`)));
+  });
 }

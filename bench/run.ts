@@ -8,7 +8,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { cpuSeconds, hasTaskset, holdLowCpuLatency, rssBytes } from './proc.js';
+import { cpuSeconds, hasTaskset, holdLowCpuLatency, readyPort, rssBytes } from './proc.js';
 import { LoadConnection, latencySummary, login, trustSession, type Protocol } from './load.js';
 import { cpuCount, idleClassThread, pinThread, setOwnNice, threadsNamed } from './threads.js';
 import { HELP, parseBenchArgs, type Scenario } from './options.js';
@@ -53,15 +53,7 @@ async function startServer(kind: 'baseline' | 'ddp' | 'floor', extra: string[] =
   const command = TASKSET ? 'taskset' : process.execPath;
   const argv = TASKSET ? ['-c', '0', process.execPath, ...nodeFlags, script, ...extra] : [...nodeFlags, script, ...extra];
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /ready (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`${kind} server exited early (${code})`)));
-  });
+  const port = await readyPort(child, kind);
   // taskset execs node in place, so the child's pid is the server's.
   const pid = child.pid!;
   return { child, pid, url: kind === 'baseline' ? `ws://127.0.0.1:${port}` : `ws://127.0.0.1:${port}/websocket` };
