@@ -145,7 +145,7 @@ describe('passkeys on the account page (headless Chromium, virtual authenticator
     await row.locator('input').fill('Work laptop');
     await row.getByRole('button', { name: 'Save' }).click();
     await expectPasskeyFirst(page, /rename a passkey/);
-    await screenshot(page, 'passkeys-dialog');
+    publishScreenshot(await screenshot(page, 'passkeys-dialog'), 'account-passkey-dialog.png');
     await page.click('#code-submit');
     await dialogClosed(page);
     await statusSays(page, 'Passkey renamed to “Work laptop”.');
@@ -201,7 +201,7 @@ describe('passkeys on the account page (headless Chromium, virtual authenticator
     await dialogClosed(page);
     await page.locator('#passkeys-empty').waitFor();
     expect(await page.locator('#passkeys-table').isHidden()).to.equal(true);
-    publishScreenshot(await screenshot(page, 'passkeys-empty'), 'account-passkeys.png');
+    await screenshot(page, 'passkeys-empty');
   });
 
   it('a closed passkey prompt leaves the dialog open with the other factors, and a removed passkey cannot sign in', async () => {
