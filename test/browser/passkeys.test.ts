@@ -10,12 +10,18 @@
  * and audit trail are checked at each step, not only the page.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { freePort } from '../helpers/ports.js';
+import { findRepoRoot } from '../docs/repo-root.js';
+import { codeBlocks } from '../docs/readme-commands.js';
 import {
   answerDialog,
   cleanup,
   dialogClosed,
+  PASSWORD,
   launchChromium,
   nextTotp,
   openDialog,
@@ -28,6 +34,41 @@ import {
   type Watch,
   type World,
 } from './support.js';
+
+const root = findRepoRoot(import.meta.url);
+/** The marker of the docs/passkeys.md block this file runs (the docs tests skip it). */
+const DOCS_MARKER = 'skip (run in Chromium by test/browser/passkeys.test.ts)';
+
+/**
+ * The docs/passkeys.md block marked {@link DOCS_MARKER}, bundled for the browser as a reader's
+ * page would be: `ddp-guard/client` is the package's client, and the block's `client` is a
+ * `DdpClient` signed in with the password (the fallback answers the factor change: the user
+ * has no factor yet). Its signed-in user is left in `window.docsExample`.
+ */
+async function docsExampleBundle(username: string): Promise<string> {
+  const blocks = codeBlocks(readFileSync(join(root, 'docs', 'passkeys.md'), 'utf8')).filter((b) => b.marker === DOCS_MARKER);
+  if (blocks.length !== 1) throw new Error(`expected one block marked "${DOCS_MARKER}" in docs/passkeys.md, found ${blocks.length}`);
+  const source = [
+    "import { DdpClient as DocsClient, sha256Hex as docsSha256 } from 'ddp-guard/client';",
+    `const client = new DocsClient(\`ws://\${location.host}/websocket\`, { onTwoFactorRequired: () => ({ code: docsSha256(${JSON.stringify(PASSWORD)}), method: 'password' }) });`,
+    'await client.connect();',
+    `await client.loginWithPassword(${JSON.stringify(username)}, ${JSON.stringify(PASSWORD)});`,
+    ...blocks[0]!.lines,
+    '(window as unknown as { docsExample: unknown }).docsExample = { userId: client.userId };',
+  ].join('\n');
+  const out = await build({
+    stdin: { contents: source, loader: 'ts', resolveDir: root, sourcefile: 'docs-passkeys-example.ts' },
+    absWorkingDir: root,
+    alias: { 'ddp-guard/client': join(root, 'client', 'index.ts') },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['chrome111'],
+    write: false,
+    logLevel: 'silent',
+  });
+  return out.outputFiles[0]!.text;
+}
 
 /** What the virtual authenticator holds (CDP `WebAuthn.getCredentials`). */
 interface VirtualCredential {
@@ -43,6 +84,8 @@ describe('passkeys on the account page (headless Chromium, virtual authenticator
   let browser: Browser;
   let context: BrowserContext | undefined;
   let watch: Watch | undefined;
+  /** The docs example's page is the server's 404 (and so is its favicon): those two messages are expected. */
+  let on404Page = false;
 
   before(async () => {
     browser = await launchChromium();
@@ -54,7 +97,9 @@ describe('passkeys on the account page (headless Chromium, virtual authenticator
 
   afterEach(async function () {
     // The page is on localhost here (the RP ID), so "off 127.0.0.1" means off localhost too.
-    const problems = watch ? [...watch.consoleErrors.map((t) => `console: ${t}`), ...watch.pageErrors.map((t) => `page error: ${t}`), ...watch.offsite.filter((u) => new URL(u).hostname !== 'localhost').map((u) => `request off localhost: ${u}`)].join('\n') : '';
+    const consoleErrors = (watch?.consoleErrors ?? []).filter((t) => !(on404Page && /status of 404/.test(t)));
+    on404Page = false;
+    const problems = watch ? [...consoleErrors.map((t) => `console: ${t}`), ...watch.pageErrors.map((t) => `page error: ${t}`), ...watch.offsite.filter((u) => new URL(u).hostname !== 'localhost').map((u) => `request off localhost: ${u}`)].join('\n') : '';
     await context?.close();
     context = undefined;
     watch = undefined;
@@ -62,11 +107,11 @@ describe('passkeys on the account page (headless Chromium, virtual authenticator
     if (this.currentTest?.state === 'passed') expect(problems, 'console errors, CSP violations or requests off localhost').to.equal('');
   });
 
-  /** A world whose page is at http://localhost:<port>/account/, with the RP ID and origin to match, and TOTP on. */
-  async function localhostWorld(): Promise<World & { origin: string }> {
+  /** A world whose page is at http://localhost:<port>/account/, with the RP ID and origin to match, and TOTP on (unless `totp` is false). */
+  async function localhostWorld(totp = true): Promise<World & { origin: string }> {
     const port = await freePort();
     const origin = `http://localhost:${port}`;
-    const world = await startWorld({ totp: true, server: { port, webauthnRpId: 'localhost', webauthnOrigins: [origin] } });
+    const world = await startWorld({ totp, server: { port, webauthnRpId: 'localhost', webauthnOrigins: [origin] } });
     return { ...world, pageUrl: `${origin}/account/`, origin };
   }
 
@@ -243,5 +288,31 @@ describe('passkeys on the account page (headless Chromium, virtual authenticator
     await page.click('#passkey-sign-in');
     await page.locator('#status[data-kind="error"]', { hasText: 'Could not sign in with a passkey' }).waitFor();
     expect(await page.locator('#account').isHidden()).to.equal(true);
+  });
+
+  it('runs the passwordless sign-in example of docs/passkeys.md as written, in the browser', async () => {
+    const world = await localhostWorld(false);
+    const services = await world.server.services.get();
+    const user = (await services.store.users.findByUsername(world.username))!;
+    expect((await services.store.twoFactor.get(user.id)).totpEnabled, 'no factor yet: adding the passkey proves the password').to.equal(false);
+    const { page, cdp, authenticatorId } = await openWithAuthenticator(world);
+    const script = await docsExampleBundle(world.username);
+    // A page of the server's origin (the RP ID's) outside the account page and its CSP (the
+    // server's 404), and the example in it: as a reader's own page on that host would run it.
+    on404Page = true;
+    const response = await page.goto(`${world.origin}/docs-example`);
+    expect(response?.status()).to.equal(404);
+    await page.addScriptTag({ type: 'module', content: script });
+    const done = (await page.waitForFunction(() => (window as unknown as { docsExample?: { userId?: string } }).docsExample, undefined, { timeout: 15_000 })
+      .then((h) => h.jsonValue())
+      .catch((error: unknown) => {
+        throw new Error(`the example did not finish: ${String(error)}\n${watch?.problems() ?? ''}`);
+      })) as { userId?: string };
+    expect(done.userId).to.equal(user.id);
+    const stored = await services.store.passkeys.list(user.id);
+    expect(stored.map((p) => p.name)).to.deep.equal(['MacBook']);
+    // The sign-in used it: the authenticator signed twice (register, then sign in) and the server saw the use.
+    expect(stored[0]!.lastUsedAt).to.be.instanceOf(Date);
+    expect((await credentials(cdp, authenticatorId)).map((c) => c.isResidentCredential)).to.deep.equal([true]);
   });
 });
