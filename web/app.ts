@@ -3,13 +3,14 @@
  * code dialog when the server asks), and drives the sections of the page. Built by
  * `scripts/build-web.mjs` into `dist/web/app.js`; served at `/account/` by `server/web/`.
  */
-import { DdpClient, type LoginResult } from '../client/index.js';
+import { DdpClient, signInWithPasskey, type LoginResult } from '../client/index.js';
 import type { Fields } from '../protocol/index.js';
 import { CodeDialog } from './code-dialog.js';
 import { busy, byId, setStatus, show } from './dom.js';
 import { EmailPanel, type EmailAddress } from './email-panel.js';
 import { Guarded, reportError } from './guarded.js';
 import { TokensPanel } from './tokens-panel.js';
+import { PasskeysPanel } from './passkeys-panel.js';
 import { PasswordPanel, PasswordReset } from './password-panel.js';
 import { SecurityLogPanel } from './security-log-panel.js';
 import { SessionsPanel } from './sessions-panel.js';
@@ -59,6 +60,7 @@ class AccountPage {
     maxTwoFactorAttempts: 20,
     retryFirstConnect: true,
   });
+  readonly #passkeys = new PasskeysPanel(this.#client, this.#guarded);
   readonly #totp = new TotpPanel(this.#client, this.#guarded);
   readonly #email = new EmailPanel(this.#client, this.#guarded);
   readonly #tokens = new TokensPanel(this.#client, this.#guarded);
@@ -132,6 +134,7 @@ class AccountPage {
       event.preventDefault();
       void this.#signIn();
     });
+    byId('passkey-sign-in').addEventListener('click', () => void this.#signInWithPasskey());
     byId('sign-out').addEventListener('click', () => void this.#signOut());
     byId('demo-call').addEventListener('click', () => void this.#callDemo());
   }
@@ -158,6 +161,21 @@ class AccountPage {
     done();
     this.#signInPassword.value = '';
     if (!this.#dialog.isOpen) byId('main').focus();
+  }
+
+  /** Passwordless: the browser offers the passkeys it holds for this site (discoverable credentials). */
+  async #signInWithPasskey(): Promise<void> {
+    const button = byId('passkey-sign-in', HTMLButtonElement);
+    button.disabled = true;
+    try {
+      await this.#guarded.run(() => signInWithPasskey(this.#client));
+      setStatus('Signed in with your passkey.', 'success');
+      byId('main').focus();
+    } catch (error) {
+      reportError(error, 'Could not sign in with a passkey: ');
+    } finally {
+      button.disabled = false;
+    }
   }
 
   async #signOut(): Promise<void> {
@@ -190,6 +208,7 @@ class AccountPage {
 
   #showSignedOut(): void {
     this.#dialog.close();
+    this.#passkeys.reset();
     this.#totp.reset();
     this.#tokens.reset();
     this.#sessions.reset();

@@ -2,7 +2,9 @@
  * The code dialog: a modal `<dialog>` that asks for the second factor the server wants, says
  * which one and whether an email went out, offers the user's other factors, shows a wrong code
  * inline, shows a lock-out, and cancels with Esc or the Cancel button. Focus goes to the code
- * field when it opens and back to where it was when it closes.
+ * field when it opens and back to where it was when it closes. When the server asks for a
+ * passkey there is no code field: the main button ("Use your passkey") answers, and the page
+ * runs the browser's passkey prompt (see `guarded.ts`).
  */
 import { byId, el, formatWait } from './dom.js';
 import { purposeOf, SWITCH_LABELS } from './messages.js';
@@ -22,6 +24,8 @@ export interface CodePrompt {
   invalid: boolean;
   /** The server just emailed a code. */
   emailCodeSent: boolean;
+  /** What went wrong with the passkey in this browser (the prompt was closed, timed out, …). */
+  passkeyProblem?: string | undefined;
   /** When the emailed code expires. */
   codeExpires?: Date | undefined;
   /** The previous code was right but already used: ms until the app shows the next one. */
@@ -95,8 +99,12 @@ export class CodeDialog {
     this.#render(prompt);
     this.#open();
     this.#setState('entry');
-    this.#input.focus();
-    if (prompt.invalid) this.#input.select();
+    if (prompt.factor === 'passkey') {
+      this.#submit.focus();
+    } else {
+      this.#input.focus();
+      if (prompt.invalid) this.#input.select();
+    }
     return new Promise((resolve) => {
       this.#pending = resolve;
     });
@@ -129,7 +137,8 @@ export class CodeDialog {
 
   #render(prompt: CodePrompt): void {
     const { factor } = prompt;
-    this.#title.textContent = factor === 'password' ? 'Confirm your password' : 'Enter your verification code';
+    this.#title.textContent = factor === 'password' ? 'Confirm your password' : factor === 'passkey' ? 'Confirm it is you with your passkey' : 'Enter your verification code';
+    this.#submit.textContent = factor === 'passkey' ? 'Use your passkey' : 'Verify';
     this.#purpose.textContent = purposeOf(prompt.method);
     this.#message.textContent = messageFor(prompt);
     this.#label.textContent = LABELS[factor];
@@ -139,7 +148,8 @@ export class CodeDialog {
     this.#input.inputMode = factor === 'email' ? 'numeric' : 'text';
     this.#showError(prompt.usedWaitMs !== undefined
       ? (prompt.usedWaitMs > 0 ? `That code was already used. Wait for the next one from your app (in ${formatWait(prompt.usedWaitMs)}).` : 'That code was already used. Enter the next one your app shows.')
-      : prompt.invalid ? (factor === 'password' ? 'That password is not correct.' : 'That code is not valid.') : '');
+      : prompt.passkeyProblem !== undefined ? prompt.passkeyProblem
+      : prompt.invalid ? invalidText(factor) : '');
     const others = factor === 'password' ? [] : prompt.availableMethods.filter((m) => m !== factor);
     this.#switch.replaceChildren(...others.map((other) => {
       const button = el('button', { text: SWITCH_LABELS[other] ?? `Use ${other} instead`, attrs: { type: 'button', 'data-method': other } });
@@ -151,6 +161,12 @@ export class CodeDialog {
   #answer(): void {
     if (this.#state !== 'entry' || !this.#prompt) return;
     const { factor } = this.#prompt;
+    if (factor === 'passkey') {
+      this.#settle({ code: '', method: factor, switched: false });
+      this.#message.textContent = 'Waiting for your passkey: follow your browser’s prompt…';
+      this.#setState('busy');
+      return;
+    }
     // Passwords are taken as typed; codes lose the spaces people copy with them.
     const code = factor === 'password' ? this.#input.value : this.#input.value.replace(/\s+/g, '');
     if (code === '') {
@@ -176,7 +192,7 @@ export class CodeDialog {
     const busy = state === 'busy';
     if (busy) this.#dialog.setAttribute('aria-busy', 'true');
     else this.#dialog.removeAttribute('aria-busy');
-    this.#entry.hidden = state === 'locked';
+    this.#entry.hidden = state === 'locked' || this.#prompt?.factor === 'passkey';
     this.#submit.hidden = state === 'locked';
     this.#input.disabled = busy;
     this.#submit.disabled = busy;
@@ -221,6 +237,13 @@ function messageFor(prompt: CodePrompt): string {
     case 'password':
       return 'You have no second factor yet, so enter your password again.';
     case 'passkey':
-      return 'Your passkey was not used. Try it again, or use another of your factors below.';
+      return prompt.invalid || prompt.passkeyProblem !== undefined
+        ? 'Your passkey was not used. Try it again, or use another of your factors below.'
+        : 'Use your passkey: your device asks for your fingerprint, face or PIN. Or use another of your factors below.';
   }
+}
+
+function invalidText(factor: Factor): string {
+  if (factor === 'password') return 'That password is not correct.';
+  return factor === 'passkey' ? 'That passkey was not accepted.' : 'That code is not valid.';
 }

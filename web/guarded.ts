@@ -3,10 +3,10 @@
  * `onTwoFactorRequired` goes through the code dialog, and every call ends by closing the
  * dialog, or by showing a lock-out in it.
  */
-import { DdpError, sha256Hex, type TwoFactorAnswer, type TwoFactorChallenge } from '../client/index.js';
+import { DdpError, passkeyAssertion, sha256Hex, type TwoFactorAnswer, type TwoFactorChallenge } from '../client/index.js';
 import type { CodeDialog, Factor } from './code-dialog.js';
 import { setStatus, type StatusKind } from './dom.js';
-import { errorCode, errorText } from './messages.js';
+import { errorCode, errorText, passkeyProblem } from './messages.js';
 
 /** An error the user has already seen (in the dialog): nothing more to say. */
 export class Shown extends Error {
@@ -27,24 +27,37 @@ function lockDetails(error: DdpError): { factor: Factor; lockedFor: number | und
 export class Guarded {
   constructor(private readonly dialog: CodeDialog) {}
 
-  /** The client's `onTwoFactorRequired`: ask in the dialog, answer with the code (or switch factor). */
+  /**
+   * The client's `onTwoFactorRequired`: ask in the dialog, answer with the code (or switch
+   * factor). A passkey is answered with the browser's WebAuthn prompt; when the user closes
+   * that prompt (or it fails) the dialog asks again, with the other factors still offered.
+   */
   readonly onTwoFactorRequired = async (challenge: TwoFactorChallenge): Promise<TwoFactorAnswer | null> => {
     const { details } = challenge;
-    const answer = await this.dialog.ask({
-      method: challenge.method,
-      factor: details.method,
-      availableMethods: details.availableMethods,
-      invalid: challenge.isRetryAfterInvalid,
-      emailCodeSent: challenge.emailCodeSent,
-      codeExpires: details.codeExpires,
-      usedWaitMs: details.reason === 'used' ? details.nextCodeIn ?? 0 : undefined,
-    });
-    if (!answer) return null;
-    // An empty code for another factor makes the server prepare that one (and email a code).
-    if (answer.switched) return { code: '', method: answer.method };
-    // The password fallback wants the password's sha-256 digest, as the login does.
-    const reply: TwoFactorAnswer = { code: answer.method === 'password' ? sha256Hex(answer.code) : answer.code, method: answer.method };
-    return reply;
+    let problem: string | undefined;
+    for (;;) {
+      const answer = await this.dialog.ask({
+        method: challenge.method,
+        factor: details.method,
+        availableMethods: details.availableMethods,
+        invalid: challenge.isRetryAfterInvalid,
+        emailCodeSent: challenge.emailCodeSent,
+        passkeyProblem: problem,
+        codeExpires: details.codeExpires,
+        usedWaitMs: details.reason === 'used' ? details.nextCodeIn ?? 0 : undefined,
+      });
+      if (!answer) return null;
+      // An empty code for another factor makes the server prepare that one (and email a code).
+      if (answer.switched) return { code: '', method: answer.method };
+      if (answer.method !== 'passkey') return codeAnswer(answer.method, answer.code);
+      // No options yet (not the factor asked for): an empty answer makes the server send them.
+      if (details.passkeyOptions === undefined) return { code: '', method: 'passkey' };
+      try {
+        return { code: await passkeyAssertion(details.passkeyOptions), method: 'passkey' };
+      } catch (error) {
+        problem = passkeyProblem(error);
+      }
+    }
   };
 
   /**
@@ -94,6 +107,11 @@ export class Guarded {
     this.dialog.close();
     return error;
   }
+}
+
+/** A code as the server takes it: the password fallback wants the password's sha-256 digest, as the login does. */
+function codeAnswer(method: Factor, code: string): TwoFactorAnswer {
+  return { code: method === 'password' ? sha256Hex(code) : code, method };
 }
 
 /** Say what went wrong in the status line (or nothing, when the dialog said it). */

@@ -17,6 +17,10 @@ const PURPOSES: Readonly<Record<string, string>> = Object.freeze({
   changePassword: 'change your password',
   'securityLog:list': 'read your security log',
   'demo.guarded': 'call the protected method',
+  '2fa:passkey:register': 'add a passkey',
+  '2fa:passkey:list': 'see your passkeys',
+  '2fa:passkey:rename': 'rename a passkey',
+  '2fa:passkey:remove': 'remove a passkey',
 });
 
 /** "To sign in", "To revoke a personal access token", … */
@@ -49,10 +53,26 @@ const ERROR_TEXT: Readonly<Record<string, string>> = Object.freeze({
   'totp-not-enabled': 'The authenticator app is not on.',
   'totp-not-started': 'Start the set-up again.',
   'error-session-not-found': 'That session is already signed out.',
+  'passkey-invalid': 'The passkey was not accepted.',
+  'passkey-not-found': 'That passkey does not exist any more.',
+  'passkey-unsupported': 'This browser cannot use passkeys.',
 });
+
+/**
+ * What went wrong in the browser's passkey prompt. WebAuthn says little on purpose: a closed
+ * prompt, a timeout and "no passkey for this site here" are all `NotAllowedError`.
+ */
+export function passkeyProblem(error: unknown): string {
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'NotAllowedError' || name === 'AbortError') return 'The passkey prompt was closed or timed out, or this device has no passkey for this site.';
+  if (name === 'InvalidStateError') return 'This device already holds a passkey for your account.';
+  if (error instanceof DdpError && error.error === 'passkey-unsupported') return 'This browser cannot use passkeys: use another of your factors.';
+  return `The passkey did not work: ${error instanceof Error ? error.message : String(error)}`;
+}
 
 /** The error of a call, as a sentence for the user. */
 export function errorText(error: unknown): string {
+  if (error instanceof Error && !(error instanceof DdpError) && /^(NotAllowedError|AbortError|InvalidStateError)$/.test(error.name)) return passkeyProblem(error);
   if (error instanceof DdpError) {
     const known = ERROR_TEXT[String(error.error)];
     if (known) return known;

@@ -21,6 +21,14 @@ const CREDENTIAL_ID = Match.Text(1024, 1);
 
 /** Adding or removing a factor: the user's existing factor every time, or the password when they have none. */
 const FACTOR_CHANGE = Object.freeze({ requireSecondFactor: true, disableRememberMe: true });
+/**
+ * Listing and renaming: as the account page's other reads (`sessions:list`, `securityLog:list`),
+ * the second factor unless the client was verified within the trust window. The list tells
+ * which devices the owner uses and when they last signed in with each; a rename could relabel
+ * the owner's passkey so that they remove the wrong one. Neither is a factor change, so the
+ * trust window (bound to the session token) and a bypass token's skip apply.
+ */
+const ACCOUNT_READ = true;
 
 async function currentUser(services: Services, caller: Caller): Promise<UserRecord> {
   const user = caller.userId === null ? null : await services.store.users.findById(caller.userId);
@@ -76,6 +84,7 @@ export function installPasskeyMethods(server: DdpServer, container: ServiceConta
 
     '2fa:passkey:list': {
       requireUser: true,
+      twoFactor: ACCOUNT_READ,
       params: [],
       async handler() {
         const services = await svc();
@@ -86,6 +95,7 @@ export function installPasskeyMethods(server: DdpServer, container: ServiceConta
 
     '2fa:passkey:rename': {
       requireUser: true,
+      twoFactor: ACCOUNT_READ,
       params: [{ id: CREDENTIAL_ID, name: NAME }],
       async handler(arg: { id: string; name: string }) {
         const services = await svc();

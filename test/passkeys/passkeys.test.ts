@@ -54,8 +54,12 @@ describe('passkeys (software authenticator)', () => {
       expect(creation).to.deep.include({ attestation: 'none' });
       expect(creation.authenticatorSelection).to.deep.include({ residentKey: 'required', userVerification: 'required' });
       expect((creation.excludeCredentials as Msg[]).map((c) => c.id)).to.deep.equal([id]);
-      const list = (await client.ok('2fa:passkey:list')) as Msg[];
-      expect(list.map((p) => [p.id, p.name, p.lastUsedAt])).to.deep.equal([[id, 'Laptop', null]]);
+      // Listing asks for the factor (an account read); answered, the client is trusted for a while.
+      const listAsked = await asked(client, '2fa:passkey:list');
+      expect(listAsked.details).to.deep.include({ method: 'passkey' });
+      const list = (await client.ok('2fa:passkey:list', passkeyAnswer(auth.get(listAsked.options)))) as Msg[];
+      // Last used: just now, to answer the list's own challenge.
+      expect(list.map((p) => [p.id, p.name, p.lastUsedAt])).to.deep.equal([[id, 'Laptop', new Date(fx.clock.now())]]);
       expect(list[0]!.createdAt).to.be.instanceOf(Date);
       expect(await client.ok('2fa:passkey:rename', { id, name: 'Work laptop' })).to.equal(true);
       expect((await client.fails('2fa:passkey:rename', { id: 'nope', name: 'x' })).error).to.equal('passkey-not-found');
