@@ -33,6 +33,7 @@ export function describeEntry(entry: SecurityLogEntry): string {
   switch (entry.action) {
     case 'user.login':
       if (d.via === 'email-link') return 'Signed in from an email link';
+      if (d.via === 'passkey') return 'Signed in with a passkey';
       return d.twoFactor === true ? 'Signed in with the password and a second factor' : 'Signed in with the password';
     case '2fa.failed': return `Wrong ${factorName(d.factor)}`;
     case '2fa.replay-rejected': return 'An authenticator app code was used a second time (refused)';

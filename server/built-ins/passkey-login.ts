@@ -4,13 +4,13 @@
  * factors, so no second one is asked; failures count on the account's passkey counter.
  */
 import { catalogueError, DdpError, METHOD_ERRORS } from '../../protocol/errors.js';
-import type { Caller, LoginState } from '../calls/caller.js';
+import type { Caller } from '../calls/caller.js';
 import type { Services } from '../services/services.js';
 import type { TwoFactorGuard } from '../two-factor/guard.js';
-import { rememberClient } from '../two-factor/trust.js';
 import { signInCandidate } from '../two-factor/passkey-factor.js';
 import { callerBinding } from '../two-factor/webauthn.js';
-import { issueLoginToken, NEVER_EXPIRES, type LoginResult } from '../accounts/tokens.js';
+import type { LoginResult } from '../accounts/tokens.js';
+import { issueSession, startSession } from './new-session.js';
 
 export async function passkeyLogin(services: Services, guard: TwoFactorGuard, caller: Caller, response: unknown): Promise<LoginResult> {
   const found = await signInCandidate(services, response);
@@ -25,10 +25,8 @@ export async function passkeyLogin(services: Services, guard: TwoFactorGuard, ca
     if (err instanceof DdpError && err.error === METHOD_ERRORS.totpInvalid.error) throw catalogueError('loginFailed');
     throw err;
   }
-  const issued = await issueLoginToken(services, user.id);
-  const login: LoginState = { userId: user.id, hashedToken: issued.hashedToken, kind: 'session', bypassTwoFactor: false };
-  await caller.setUser(user.id, login);
-  // As after a password and a code: this client is trusted on the new token for the usual window.
-  await rememberClient(services, caller);
-  return { id: user.id, token: issued.token, tokenExpires: issued.expiresAt ?? NEVER_EXPIRES, type: 'passkey' };
+  // As after a password and a code: this client is trusted on the new token for the usual
+  // window, and the sign-in is in the user's security log.
+  const issued = await issueSession(services, caller, user, true, { via: 'passkey', twoFactor: true });
+  return startSession(caller, user, issued, 'passkey');
 }

@@ -204,6 +204,12 @@ describe('passkeys (software authenticator)', () => {
       const result = (await browser.ok('login', { passkey: { response: assertion } })) as Msg;
       expect(result).to.deep.include({ id: userId, type: 'passkey' });
       expect(await browser.ok('app.echo', 1)).to.deep.equal({ count: 1, args: [1] });
+      // The sign-in is in the user's security log, and the new session says where it was used.
+      const signIns = (await fx.services.store.audit.list({ userId })).filter((a) => a.action === 'user.login');
+      expect(signIns.map((a) => a.details)).to.deep.include({ via: 'passkey', twoFactor: true });
+      const sessions = (await browser.ok('sessions:list')) as { sessions: Msg[] };
+      const current = sessions.sessions.find((s) => s.current === true);
+      expect(current?.lastUsedAt, 'the passkey session records its first use').to.be.instanceOf(Date);
       const again = await fx.connect();
       expect((await again.fails('login', { passkey: { response: assertion } })).error).to.equal(403);
       // A challenge asked for on another connection does not sign this one in.
