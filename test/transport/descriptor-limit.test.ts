@@ -13,8 +13,11 @@ import { expect } from 'chai';
 import WebSocket from 'ws';
 import { CLI, cleanEnv, killChild } from '../cli/helpers.js';
 import { freePort } from '../helpers/ports.js';
+import { descriptorReserve } from '../../server/transport/descriptor-limit.js';
 
 const LIMIT = 150;
+/** dist/server/transport/descriptor-limit.js, next to this compiled test. */
+const GUARD_MODULE = new URL('../../server/transport/descriptor-limit.js', import.meta.url).href;
 const REFUSING = 'at the open-file limit: refusing new connections';
 
 /** A DDP connection that completed its handshake. */
@@ -190,5 +193,24 @@ describe('the open-file limit (ulimit -n 150)', function () {
     expect(refusalLogLines(), stderr).to.equal(2);
     expect((await held[0]!.call('no.such.method')).error).to.include({ error: 404 });
     expect(child!.exitCode).to.equal(null);
+  });
+});
+
+describe('the open-file limit read and the reserve kept', () => {
+  it('reads the limit that applies: Node raises the soft limit to the hard one at start-up', async () => {
+    const script = `import(${JSON.stringify(GUARD_MODULE)}).then((m) => console.log(m.openFilesLimit()))`;
+    const out = await new Promise<string>((resolve, reject) => {
+      const c = spawn('bash', ['-c', 'ulimit -Sn 100 && ulimit -Hn 300 && exec "$0" -e "$1"', process.execPath, script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      c.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
+      c.once('error', reject);
+      c.once('close', () => resolve(text.trim()));
+    });
+    expect(out).to.equal('300');
+  });
+
+  it('keeps room for workers, the PostgreSQL pool, Redis and 2 % of the limit', () => {
+    expect(descriptorReserve(150, { passwordWorkers: 1, databaseConnections: 0, redis: false })).to.equal(48 + 4 + 3);
+    expect(descriptorReserve(65_536, { passwordWorkers: 8, databaseConnections: 10, redis: true })).to.equal(48 + 32 + 10 + 4 + 1310);
   });
 });
