@@ -4,6 +4,8 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { POSTGRES_DEFAULTS } from '../storage/postgres/connection.js';
 import { CLOSE_CODES } from '../../protocol/constants.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from '../services/options.js';
 import { createJsonLogger, errorFields, type Logger } from '../runtime/logger.js';
@@ -22,6 +24,7 @@ import type { ConnectionInfo } from '../calls/connection-info.js';
 import { Sweeper } from './sweeper.js';
 import { WebSocketTransport } from '../transport/websocket.js';
 import { HttpRouter, type RouteHandler } from '../transport/http-routes.js';
+import { DescriptorGuard, type DescriptorState } from '../transport/descriptor-limit.js';
 import type { ServerCore } from './server-core.js';
 import type { Caller } from '../calls/caller.js';
 
@@ -72,6 +75,7 @@ export class DdpServer implements ServerCore<Session> {
   private readonly sweeper: Sweeper;
   private readonly httpServer: HttpServer;
   private readonly transport: WebSocketTransport;
+  private readonly descriptorGuard: DescriptorGuard;
   private shuttingDown = false;
   private closing: Promise<void> | null = null;
   private readonly startup: (() => Promise<void>)[] = [];
@@ -90,6 +94,12 @@ export class DdpServer implements ServerCore<Session> {
     this.http = new HttpRouter((err, req) => this.logger.error({ url: req.url, ...errorFields(err) }, 'HTTP handler failed'), this.options.sockjs);
     this.httpServer = createHttpServer((req, res) => this.http.handle(req, res));
     this.httpServer.on('clientError', (_err, socket) => socket.destroy());
+    this.descriptorGuard = new DescriptorGuard(this.httpServer, this.logger, {
+      // As the hasher sizes its pool (services/services.ts), and the PostgreSQL store's default pool.
+      passwordWorkers: this.options.passwordWorkers > 0 ? this.options.passwordWorkers : Math.max(1, availableParallelism() - 1),
+      databaseConnections: /^postgres(ql)?:\/\//i.test(this.options.db) ? POSTGRES_DEFAULTS.poolSize : 0,
+      redis: this.options.redisUrl !== null,
+    });
     this.transport = new WebSocketTransport(this.options, (socket) => {
       const session = new Session(this, socket);
       this.allSessions.add(session);
@@ -205,6 +215,7 @@ export class DdpServer implements ServerCore<Session> {
       this.sweeper.start();
     this.httpServer.listen(this.options.port, this.options.host, () => {
         this.httpServer.off('error', onError);
+        this.descriptorGuard.start();
         const address = this.httpServer.address() as AddressInfo;
         this.logger.info({ host: address.address, port: address.port }, `listening on ${this.url}`);
         resolve(address);
@@ -227,6 +238,11 @@ export class DdpServer implements ServerCore<Session> {
     if (err.code === 'EACCES') return new Error(`${where} needs privileges this process does not have: choose a port above 1023 (--port)`);
     if (err.code === 'EADDRNOTAVAIL') return new Error(`${this.options.host} is not an address of this machine: choose another --host`);
     return err;
+  }
+
+  /** The open-file limit and the connections refused at it. */
+  descriptors(): DescriptorState {
+    return this.descriptorGuard.state();
   }
 
   /** The bound address, or null before `listen()`. */
@@ -265,6 +281,7 @@ export class DdpServer implements ServerCore<Session> {
     while (this.transport.size > 0 && Date.now() < socketsDeadline) await delay(10);
     this.transport.close();
     this.sweeper.stop();
+    this.descriptorGuard.stop();
     this.httpServer.closeAllConnections();
     await serverClosed;
     for (const fn of this.teardown) await fn();
