@@ -12,6 +12,7 @@
  * tells nothing. Checks of one counter run one at a time in a process: parallel guesses are
  * counted before the next is compared.
  */
+import { performance } from 'node:perf_hooks';
 import type { Caller } from '../calls/caller.js';
 import type { Services } from '../services/services.js';
 import type { AttemptState, UserRecord } from '../storage/contract.js';
@@ -21,6 +22,7 @@ import { randomToken } from '../security/crypto.js';
 import { KeyedSerializer } from '../runtime/serial.js';
 import { noticeLockout } from './lock-notice.js';
 import { passwordDigest, type PasswordHasher } from '../security/password-hasher.js';
+import { PasswordHasherBusyError } from '../security/password-admission.js';
 
 /** Password checks are locked for this account (from where the caller is) or for the caller's address. */
 export class PasswordBlockedError extends Error {
@@ -65,14 +67,23 @@ export class PasswordChecks {
    * without a password, after the same work. A wrong one is counted.
    * @throws PasswordBlockedError while the account (from this caller's address) or the address
    *   is locked, and for the wrong password that locks it.
+   * @throws PasswordHasherBusyError when the bcrypt pool is past its queue's bounds (at once,
+   *   before the store is read), or when this check waited `passwordQueueMs` for its turn; such a
+   *   check was not made and is not counted as a guess.
    */
   async verify(user: UserRecord | null, digest: string, caller: Caller): Promise<boolean> {
     const services = this.services;
+    services.hasher.admit();
+    // Checks of one counter wait for each other as well as for a worker: both waits count.
+    const waitUntil = performance.now() + services.options.passwordQueueMs;
     const address = caller.connection?.clientAddress;
     const addrKey = address ? addressKey(services.codeKey, address) : null;
     const counter = user ? await this.counterOf(user, addrKey) : null;
     const serialKey = user ? `${user.id}\u0000${counter}` : `\u0000${addrKey ?? ''}`;
     return this.serial.run(serialKey, async () => {
+      if (performance.now() > waitUntil) {
+        throw new PasswordHasherBusyError(`password check waited ${services.options.passwordQueueMs} ms for its turn`, services.options.passwordQueueMs);
+      }
       const now = new Date(services.clock.now());
       if (addrKey !== null) {
         const locked = lockedFor(await services.store.addressAttempts.get(addrKey, now), now);
@@ -83,8 +94,8 @@ export class PasswordChecks {
         if (locked > 0) throw new PasswordBlockedError('user', locked);
       }
       const stored = user?.passwordHash ?? null;
-      const dummy = dummyHash(services.hasher);
-      const ok = (await services.hasher.compare(digest, stored ?? (await dummy))) && stored !== null;
+      // The dummy hash is made only when needed: its job would take a worker from this check.
+      const ok = (await services.hasher.compare(digest, stored ?? (await dummyHash(services.hasher)), { waitUntil })) && stored !== null;
       if (ok && user) {
         if (addrKey !== null) await services.store.knownAddresses.remember(user.id, addrKey, now);
         return true;

@@ -1,6 +1,8 @@
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { sha256Hex } from './crypto.js';
+import { Admission, PasswordHasherBusyError } from './password-admission.js';
 import type { PasswordWorkerRequest, PasswordWorkerResponse } from './password-worker.js';
 
 /**
@@ -14,12 +16,20 @@ import type { PasswordWorkerRequest, PasswordWorkerResponse } from './password-w
  * in /proc/<pid>/task/ and placed on other cores than the event loop (`taskset -p -c`).
  */
 export interface PasswordHasher {
-  /** bcrypt hash of a sha-256 hex digest, at the configured cost. */
-  hash(digestHex: string): Promise<string>;
-  /** Whether `digestHex` matches a bcrypt `hash` ($2a$/$2b$/$2y$). */
-  compare(digestHex: string, hash: string): Promise<boolean>;
+  /**
+   * bcrypt hash of a sha-256 hex digest, at the configured cost.
+   * @throws PasswordHasherBusyError at once when the queue is past its bounds, or when the job
+   *   waited `maxWaitMs` (or until `options.waitUntil`) without getting a worker.
+   */
+  hash(digestHex: string, options?: JobOptions): Promise<string>;
+  /** Whether `digestHex` matches a bcrypt `hash` ($2a$/$2b$/$2y$); refused as {@link hash} is. */
+  compare(digestHex: string, hash: string, options?: JobOptions): Promise<boolean>;
+  /** @throws PasswordHasherBusyError when a job submitted now would be refused at once. */
+  admit(): void;
   /** Jobs waiting for a free worker (not counting those running). */
   queueLength(): number;
+  /** Workers in the pool (started or not). */
+  readonly size: number;
   /** Rejects waiting jobs and terminates the workers. */
   close(): Promise<void>;
 }
@@ -36,13 +46,20 @@ export interface PasswordHasherOptions {
   size?: number;
   /** Jobs allowed to wait; beyond that calls fail fast instead of piling up. @default 1000 */
   maxQueue?: number;
+  /**
+   * Longest wait for a worker, in ms: a job whose estimated wait is longer is refused at once,
+   * and a job still waiting after this long is refused then. `null`: no bound. @default null
+   */
+  maxWaitMs?: number | null;
 }
 
-/** The queue is full: too many hash/compare calls at once. Try again later. */
-export class PasswordHasherBusyError extends Error {
-  override readonly name = 'PasswordHasherBusyError';
-  readonly code = 'password-hasher-busy';
+/** Options of one job. */
+export interface JobOptions {
+  /** `performance.now()` time after which the job, if still waiting for a worker, is refused. */
+  waitUntil?: number;
 }
+
+export { PasswordHasherBusyError };
 
 /** Meteor's client-side step: sha-256 hex of the plain password. */
 export function passwordDigest(plain: string): string {
@@ -58,11 +75,14 @@ interface Job {
   request: JobRequest;
   resolve(value: string | boolean): void;
   reject(error: Error): void;
+  /** Refuses the job if it is still waiting then. */
+  expiry: NodeJS.Timeout | null;
 }
 
 interface Slot {
   worker: Worker;
   job: Job | null;
+  startedAt: number;
 }
 
 /** Starts a hasher; workers are spawned on first use, up to `size`. */
@@ -70,6 +90,7 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
   const cost = options.cost ?? 10;
   const size = options.size ?? Math.max(1, os.availableParallelism() - 1);
   const maxQueue = options.maxQueue ?? 1000;
+  const maxWaitMs = options.maxWaitMs ?? null;
   if (!Number.isInteger(cost) || cost < 4 || cost > 31) {
     throw new RangeError(`bcrypt cost must be an integer in [4, 31], got ${cost}`);
   }
@@ -79,6 +100,10 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
   if (!Number.isInteger(maxQueue) || maxQueue < 0) {
     throw new RangeError(`password hasher maxQueue must be an integer >= 0, got ${maxQueue}`);
   }
+  if (maxWaitMs !== null && (!Number.isInteger(maxWaitMs) || maxWaitMs < 1)) {
+    throw new RangeError(`password hasher maxWaitMs must be null or an integer >= 1, got ${maxWaitMs}`);
+  }
+  const admission = new Admission({ size, maxQueue, maxWaitMs: maxWaitMs ?? Number.POSITIVE_INFINITY });
 
   // Resolved next to this file, so it works from dist/ after compilation.
   const workerUrl = new URL('./password-worker.js', import.meta.url);
@@ -88,11 +113,12 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
   let closed = false;
 
   function spawn(): Slot {
-    const slot: Slot = { worker: new Worker(workerUrl), job: null };
+    const slot: Slot = { worker: new Worker(workerUrl), job: null, startedAt: 0 };
     slot.worker.on('message', (res: PasswordWorkerResponse) => {
       const job = slot.job;
       slot.job = null;
       if (job) {
+        admission.recordJob(performance.now() - slot.startedAt);
         if (res.ok) job.resolve(res.value);
         else job.reject(new Error(`bcrypt failed: ${res.message}`));
       }
@@ -119,7 +145,9 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
       const slot = slots.find((s) => s.job === null) ?? (slots.length < size ? spawn() : undefined);
       if (!slot) break; // all busy: the job waits for the next result
       const job = queue.shift() as Job;
+      if (job.expiry) clearTimeout(job.expiry);
       slot.job = job;
+      slot.startedAt = performance.now();
       const req: PasswordWorkerRequest = { id: nextId++, ...job.request };
       slot.worker.ref(); // keep the process alive while a result is pending
       slot.worker.postMessage(req);
@@ -128,13 +156,28 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     for (const s of slots) if (s.job === null) s.worker.unref();
   }
 
-  function submit(request: JobRequest): Promise<string | boolean> {
+  /** Workers free or not started yet. */
+  function idleWorkers(): number {
+    return slots.filter((s) => s.job === null).length + (size - slots.length);
+  }
+
+  function submit(request: JobRequest, jobOptions: JobOptions): Promise<string | boolean> {
     if (closed) return Promise.reject(new Error('password hasher is closed'));
-    if (queue.length >= maxQueue && !slots.some((s) => s.job === null) && slots.length >= size) {
-      return Promise.reject(new PasswordHasherBusyError(`password hasher queue is full (${maxQueue} waiting)`));
-    }
+    const refusal = admission.refusal(queue.length, idleWorkers());
+    if (refusal) return Promise.reject(refusal);
     return new Promise((resolve, reject) => {
-      queue.push({ request, resolve, reject });
+      const job: Job = { request, resolve, reject, expiry: null };
+      const now = performance.now();
+      const until = Math.min(maxWaitMs === null ? Number.POSITIVE_INFINITY : now + maxWaitMs, jobOptions.waitUntil ?? Number.POSITIVE_INFINITY);
+      if (Number.isFinite(until)) {
+        job.expiry = setTimeout(() => {
+          const i = queue.indexOf(job);
+          if (i >= 0) queue.splice(i, 1);
+          job.reject(admission.expired());
+        }, Math.max(0, until - now));
+        job.expiry.unref();
+      }
+      queue.push(job);
       pump();
     });
   }
@@ -148,15 +191,20 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
   }
 
   return {
-    async hash(digestHex: string): Promise<string> {
-      return (await submit({ op: 'hash', digest: checkDigest(digestHex), cost })) as string;
+    size,
+    async hash(digestHex: string, jobOptions: JobOptions = {}): Promise<string> {
+      return (await submit({ op: 'hash', digest: checkDigest(digestHex), cost }, jobOptions)) as string;
     },
-    async compare(digestHex: string, hash: string): Promise<boolean> {
+    async compare(digestHex: string, hash: string, jobOptions: JobOptions = {}): Promise<boolean> {
       const digest = checkDigest(digestHex);
       if (typeof hash !== 'string' || !BCRYPT_HASH.test(hash)) {
         throw new TypeError('stored password hash is not a bcrypt hash ($2a$/$2b$/$2y$)');
       }
-      return (await submit({ op: 'compare', digest, hash })) as boolean;
+      return (await submit({ op: 'compare', digest, hash }, jobOptions)) as boolean;
+    },
+    admit(): void {
+      const refusal = admission.refusal(queue.length, idleWorkers());
+      if (refusal) throw refusal;
     },
     queueLength(): number {
       return queue.length;
@@ -164,7 +212,10 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      for (const job of queue.splice(0)) job.reject(new Error('password hasher is closed'));
+      for (const job of queue.splice(0)) {
+        if (job.expiry) clearTimeout(job.expiry);
+        job.reject(new Error('password hasher is closed'));
+      }
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };
