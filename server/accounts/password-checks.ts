@@ -21,7 +21,7 @@ import { addressKey, addressPolicy, passwordPolicy } from '../services/attempt-p
 import { randomToken } from '../security/crypto.js';
 import { KeyedSerializer } from '../runtime/serial.js';
 import { noticeLockout } from './lock-notice.js';
-import { passwordDigest, type PasswordHasher } from '../security/password-hasher.js';
+import { passwordDigest, type PasswordHasher, type Reservation } from '../security/password-hasher.js';
 import { PasswordHasherBusyError } from '../security/password-admission.js';
 
 /** Password checks are locked for this account (from where the caller is) or for the caller's address. */
@@ -73,7 +73,16 @@ export class PasswordChecks {
    */
   async verify(user: UserRecord | null, digest: string, caller: Caller): Promise<boolean> {
     const services = this.services;
-    services.hasher.admit();
+    const reservation = services.hasher.reserve();
+    try {
+      return await this.check(user, digest, caller, reservation);
+    } finally {
+      reservation.release();
+    }
+  }
+
+  private async check(user: UserRecord | null, digest: string, caller: Caller, reservation: Reservation): Promise<boolean> {
+    const services = this.services;
     // Checks of one counter wait for each other as well as for a worker: both waits count.
     const waitUntil = performance.now() + services.options.passwordQueueMs;
     const address = caller.connection?.clientAddress;
@@ -95,7 +104,7 @@ export class PasswordChecks {
       }
       const stored = user?.passwordHash ?? null;
       // The dummy hash is made only when needed: its job would take a worker from this check.
-      const ok = (await services.hasher.compare(digest, stored ?? (await dummyHash(services.hasher)), { waitUntil })) && stored !== null;
+      const ok = (await services.hasher.compare(digest, stored ?? (await dummyHash(services.hasher)), { waitUntil, reservation })) && stored !== null;
       if (ok && user) {
         if (addrKey !== null) await services.store.knownAddresses.remember(user.id, addrKey, now);
         return true;

@@ -24,8 +24,14 @@ export interface PasswordHasher {
   hash(digestHex: string, options?: JobOptions): Promise<string>;
   /** Whether `digestHex` matches a bcrypt `hash` ($2a$/$2b$/$2y$); refused as {@link hash} is. */
   compare(digestHex: string, hash: string, options?: JobOptions): Promise<boolean>;
-  /** @throws PasswordHasherBusyError when a job submitted now would be refused at once. */
-  admit(): void;
+  /**
+   * A place in the queue for a job to be submitted soon (after reads that decide what to
+   * compare): counted as waiting from now, so checks that arrive together cannot all pass
+   * admission before any of them is queued. Pass it to {@link compare}; release it if the job
+   * is not submitted (release is idempotent).
+   * @throws PasswordHasherBusyError when a job submitted now would be refused.
+   */
+  reserve(): Reservation;
   /** Jobs waiting for a free worker (not counting those running). */
   queueLength(): number;
   /** Workers in the pool (started or not). */
@@ -57,6 +63,13 @@ export interface PasswordHasherOptions {
 export interface JobOptions {
   /** `performance.now()` time after which the job, if still waiting for a worker, is refused. */
   waitUntil?: number;
+  /** The place taken by {@link PasswordHasher.reserve}: the job is queued without a new admission check. */
+  reservation?: Reservation;
+}
+
+/** A place in the queue; see {@link PasswordHasher.reserve}. */
+export interface Reservation {
+  release(): void;
 }
 
 export { PasswordHasherBusyError };
@@ -161,9 +174,30 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     return slots.filter((s) => s.job === null).length + (size - slots.length);
   }
 
+  /** Places taken by {@link PasswordHasher.reserve} and not yet used or released. */
+  let reserved = 0;
+  const reservations = new WeakSet<Reservation>();
+
+  function reserve(): Reservation {
+    const refusal = admission.refusal(queue.length + reserved, idleWorkers() - reserved);
+    if (refusal) throw refusal;
+    reserved++;
+    let held = true;
+    const reservation: Reservation = {
+      release() {
+        if (held) reserved--;
+        held = false;
+      },
+    };
+    reservations.add(reservation);
+    return reservation;
+  }
+
   function submit(request: JobRequest, jobOptions: JobOptions): Promise<string | boolean> {
     if (closed) return Promise.reject(new Error('password hasher is closed'));
-    const refusal = admission.refusal(queue.length, idleWorkers());
+    const placed = jobOptions.reservation !== undefined && reservations.has(jobOptions.reservation);
+    jobOptions.reservation?.release();
+    const refusal = placed ? null : admission.refusal(queue.length + reserved, idleWorkers() - reserved);
     if (refusal) return Promise.reject(refusal);
     return new Promise((resolve, reject) => {
       const job: Job = { request, resolve, reject, expiry: null };
@@ -202,10 +236,7 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
       }
       return (await submit({ op: 'compare', digest, hash }, jobOptions)) as boolean;
     },
-    admit(): void {
-      const refusal = admission.refusal(queue.length, idleWorkers());
-      if (refusal) throw refusal;
-    },
+    reserve,
     queueLength(): number {
       return queue.length;
     },
