@@ -6,7 +6,8 @@
  * and its queue is bounded (`passwordQueueMax`, `passwordQueueMs`, defaults). In one run:
  *
  * 1. capacity: logins/s with the pool saturated (a closed loop of 4 logins in flight per worker)
- *    and no plain calls;
+ *    and no plain calls, measured before phase 3 and again after it (the larger counts: on a
+ *    shared machine bcrypt's speed moves);
  * 2. plain calls (`echo`, open loop at 500/s on one connection) with no logins: p50/p99;
  * 3. the same plain calls while logins are offered at 20/s, open loop (login n is sent at
  *    n × 50 ms whatever became of the others): plain p99, logins completed/s, how fast refused
@@ -59,6 +60,7 @@ export interface LoginsResult {
   /** Errors other than the admission refusal. */
   failed: number;
   refusedMaxMs: number;
+  refusedLate: number;
   refusedP99Ms: number;
   acceptedMaxMs: number;
   acceptedP99Ms: number;
@@ -118,9 +120,8 @@ export async function loginsScenario(deps: LoginsDeps): Promise<LoginsResult> {
     }
     deps.log(`  ${workers} bcrypt worker(s) on cores ${deps.taskset ? bcryptCpus : 'unpinned'}; event loop on core 0; load generator on core 1${restoreNice !== null ? ` at nice ${LOAD_NICE}` : ''}`);
 
-    // 1. Capacity: the pool saturated, no plain calls.
-    const capacity = await saturated(pool, workers * 4, deps);
-    deps.log(`  pool capacity: ${capacity.toFixed(1)} logins/s`);
+    // 1. Capacity: the pool saturated, no plain calls (measured again at the end: the larger counts).
+    const capacityBefore = await saturated(pool, workers * 4, deps);
     // 2. Plain calls alone.
     const quiet = await deps.paced(server, PLAIN_RATE);
     // 3. Plain calls while logins are offered at LOGIN_RATE, open loop.
@@ -146,6 +147,9 @@ export async function loginsScenario(deps: LoginsDeps): Promise<LoginsResult> {
     const to = performance.now();
     clearTimeout(timer);
     await Promise.all(inFlight);
+    const capacityAfter = await saturated(pool, workers * 4, deps);
+    const capacity = Math.max(capacityBefore, capacityAfter);
+    deps.log(`  pool capacity: ${capacityBefore.toFixed(1)} logins/s before, ${capacityAfter.toFixed(1)} after (the larger is the target's base)`);
     pool.close();
     const inWindow = outcomes.filter((o) => o.at >= from && o.at < to);
     const accepted = outcomes.filter((o) => o.kind === 'ok');
@@ -164,6 +168,7 @@ export async function loginsScenario(deps: LoginsDeps): Promise<LoginsResult> {
       refused: refused.length,
       failed: outcomes.filter((o) => o.kind === 'failed').length,
       refusedMaxMs: refused.reduce((m, o) => Math.max(m, o.ms), 0),
+      refusedLate: refused.filter((o) => o.ms >= 5).length,
       refusedP99Ms: refused.length > 0 ? ref.p99 : 0,
       acceptedMaxMs: accepted.reduce((m, o) => Math.max(m, o.ms), 0),
       acceptedP99Ms: acc.p99,
@@ -200,6 +205,7 @@ export function loginsRows(l: LoginsResult, row: (metric: string, baseline: numb
   row(`logins/s completed (vs the pool's capacity, ${l.capacity.toFixed(1)}/s with ${l.workers} worker(s), or ${LOGIN_RATE}/s if less)`, expected, l.completedPerSec, '≥ 0.90', (r) => r >= 0.9 && l.failed === 0);
   row(`refused logins: slowest answer ms (${l.refused} of ${l.offered} refused; vs the 5 ms target)`, 5, l.refusedMaxMs, '< 1.00', (r) => r < 1);
   row('refused logins: p99 answer ms', null, l.refusedP99Ms, 'info', null);
+  row('refused logins answered in 5 ms or more (a wait ran out, or a slow answer)', null, l.refusedLate, 'info', null);
   row(`accepted logins: slowest ms (${l.accepted} accepted${l.failed > 0 ? `, ${l.failed} failed otherwise` : ''}; vs the 2000 ms target)`, 2000, l.acceptedMaxMs, '≤ 1.00', (r) => r <= 1);
   row('accepted logins: p99 ms', null, l.acceptedP99Ms, 'info', null);
 }

@@ -38,7 +38,7 @@ export const OPTION_HELP: Readonly<Record<OptionName, string>> = Object.freeze({
   bcryptCost: 'bcrypt cost factor.',
   passwordWorkers: 'bcrypt worker threads; 0 = one per core but one (of the cores this process may run on), at least one, so the event loop keeps a core.',
   passwordQueueMax: 'Password checks (logins, the password fallback, password changes) allowed to wait for a bcrypt worker; past that they are refused at once with too-many-requests.',
-  passwordQueueMs: 'Longest wait of a password check for a bcrypt worker, in ms: a check that would wait longer is refused at once with too-many-requests and details.timeToReset, and one still waiting after this long is refused then.',
+  passwordQueueMs: 'Longest wait of a password check for a bcrypt worker, in ms: a check whose estimated wait is over half of it is refused at once with too-many-requests and details.timeToReset, and one still waiting after this long is refused then.',
   passwordMinLength: 'Shortest new password, in characters (createUser, changePassword, resetPassword, ddp-guard user add and passwd); applies to passwords sent in plain text, not to sha-256 digests.',
   refuseCommonPasswords: 'Refuse new passwords that are among the 10 000 most common ones (also when only their sha-256 digest is sent).',
   accountsRateLimitCount: 'Calls of login, createUser, forgotPassword, resetPassword and 2FA code requests allowed per connection per window.',

@@ -30,6 +30,13 @@ export interface AdmissionLimits {
 /** Weight of the newest job in the moving average of the time per job. */
 const SMOOTHING = 0.2;
 
+/**
+ * Share of `maxWaitMs` an estimated wait may use. bcrypt's time per job moves with the load of
+ * the machine; the headroom keeps most of the estimate's misses under the hard bound, so that
+ * refusals come at once rather than when a job's wait runs out.
+ */
+export const ADMIT_SHARE = 0.5;
+
 /** The pool's time per job and the admission decision made from it. */
 export class Admission {
   private perJobMs: number | null = null;
@@ -46,25 +53,31 @@ export class Admission {
     return this.perJobMs;
   }
 
-  /** Estimated wait of a job that would join `waiting` others with `idle` workers free, ms. */
-  estimatedWaitMs(waiting: number, idle: number): number {
+  /**
+   * Estimated wait of a job that would join `waiting` others with `idle` workers free, ms.
+   * `runningMs` is how long the oldest running job has run: when it is past the average, the
+   * machine has slowed down (bcrypt's threads run at a lower priority), and it counts as the
+   * time per job.
+   */
+  estimatedWaitMs(waiting: number, idle: number, runningMs = 0): number {
     if (idle > 0 && waiting === 0) return 0;
     // Every worker busy: the new job starts when the jobs ahead of it, spread over the pool, are done.
-    return ((waiting + 1) / this.limits.size) * (this.perJobMs ?? 0);
+    return ((waiting + 1) / this.limits.size) * Math.max(this.perJobMs ?? 0, runningMs);
   }
 
   /** The refusal for a job that would join `waiting` others with `idle` workers free, or null to admit it. */
-  refusal(waiting: number, idle: number): PasswordHasherBusyError | null {
+  refusal(waiting: number, idle: number, runningMs = 0): PasswordHasherBusyError | null {
     const { maxQueue, maxWaitMs } = this.limits;
     if (idle > 0 && waiting === 0) return null;
-    const wait = this.estimatedWaitMs(waiting, idle);
+    const wait = this.estimatedWaitMs(waiting, idle, runningMs);
     const full = waiting >= maxQueue;
-    if (!full && wait <= maxWaitMs) return null;
+    const admitMs = maxWaitMs * ADMIT_SHARE;
+    if (!full && wait <= admitMs) return null;
     // Until the queue has drained enough to admit one more.
     const perJob = this.perJobMs ?? 1;
     const overCount = full ? ((waiting - maxQueue + 1) / this.limits.size) * perJob : 0;
-    const retryAfterMs = Math.max(1, Math.ceil(Math.max(overCount, wait - maxWaitMs, perJob / this.limits.size)));
-    const why = full ? `${waiting} checks waiting, at most ${maxQueue}` : `a wait of about ${Math.round(wait)} ms, at most ${maxWaitMs}`;
+    const retryAfterMs = Math.max(1, Math.ceil(Math.max(overCount, wait - admitMs, perJob / this.limits.size)));
+    const why = full ? `${waiting} checks waiting, at most ${maxQueue}` : `a wait of about ${Math.round(wait)} ms, at most ${admitMs}`;
     return new PasswordHasherBusyError(`password checks are busy (${why})`, retryAfterMs);
   }
 

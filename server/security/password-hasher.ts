@@ -169,6 +169,12 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     for (const s of slots) if (s.job === null) s.worker.unref();
   }
 
+  /** How long the oldest running job has run, ms (0 when none runs). */
+  function oldestRunningMs(): number {
+    const now = performance.now();
+    return slots.reduce((max, s) => (s.job === null ? max : Math.max(max, now - s.startedAt)), 0);
+  }
+
   /** Workers free or not started yet. */
   function idleWorkers(): number {
     return slots.filter((s) => s.job === null).length + (size - slots.length);
@@ -179,7 +185,7 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
   const reservations = new WeakSet<Reservation>();
 
   function reserve(): Reservation {
-    const refusal = admission.refusal(queue.length + reserved, idleWorkers() - reserved);
+    const refusal = admission.refusal(queue.length + reserved, idleWorkers() - reserved, oldestRunningMs());
     if (refusal) throw refusal;
     reserved++;
     let held = true;
@@ -197,7 +203,7 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     if (closed) return Promise.reject(new Error('password hasher is closed'));
     const placed = jobOptions.reservation !== undefined && reservations.has(jobOptions.reservation);
     jobOptions.reservation?.release();
-    const refusal = placed ? null : admission.refusal(queue.length + reserved, idleWorkers() - reserved);
+    const refusal = placed ? null : admission.refusal(queue.length + reserved, idleWorkers() - reserved, oldestRunningMs());
     if (refusal) return Promise.reject(refusal);
     return new Promise((resolve, reject) => {
       const job: Job = { request, resolve, reject, expiry: null };

@@ -77,7 +77,7 @@ export const DEFAULTS = Object.freeze({
   passwordWorkers: 0,
   /** Password checks (logins, the password fallback, password changes) allowed to wait for a bcrypt worker; past that they are refused at once with `too-many-requests`. @default 100 */
   passwordQueueMax: 100,
-  /** Longest wait of a password check for a bcrypt worker, in ms: a check that would wait longer is refused at once with `too-many-requests` and `details.timeToReset`, and one still waiting after this long is refused then. @default 1000 */
+  /** Longest wait of a password check for a bcrypt worker, in ms: a check whose estimated wait is over half of it is refused at once with `too-many-requests` and `details.timeToReset`, and one still waiting after this long is refused then. @default 1000 */
   passwordQueueMs: 1000,
   /** Shortest new password, in characters (`createUser`, `changePassword`, `resetPassword`, `ddp-guard user add` and `passwd`); applies to passwords sent in plain text, not to sha-256 digests. @default 8 */
   passwordMinLength: 8,

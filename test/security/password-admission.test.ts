@@ -13,7 +13,8 @@ describe('security/password-admission: when a bcrypt job may wait', () => {
   });
 
   it('refuses a job whose estimated wait passes maxWaitMs, with a retry time of the excess', () => {
-    const a = new Admission({ size: 2, maxQueue: 1000, maxWaitMs: 250 });
+    // Estimates may use half of maxWaitMs (ADMIT_SHARE): 250 ms here.
+    const a = new Admission({ size: 2, maxQueue: 1000, maxWaitMs: 500 });
     a.recordJob(100);
     expect(a.jobMs()).to.equal(100);
     // 3 waiting on 2 workers: the 4th starts after about 2 jobs (200 ms): admitted.
@@ -24,6 +25,14 @@ describe('security/password-admission: when a bcrypt job may wait', () => {
     expect(late).to.be.instanceOf(PasswordHasherBusyError);
     expect(late!.retryAfterMs).to.equal(50);
     expect(late!.message).to.match(/wait of about 300 ms, at most 250/);
+  });
+
+  it('takes a running job that is past the average as the time per job (the machine slowed down)', () => {
+    const a = new Admission({ size: 1, maxQueue: 1000, maxWaitMs: 1000 });
+    a.recordJob(100);
+    expect(a.refusal(2, 0, 50)).to.equal(null);
+    expect(a.estimatedWaitMs(2, 0, 400)).to.equal(1200);
+    expect(a.refusal(2, 0, 400)).to.be.instanceOf(PasswordHasherBusyError);
   });
 
   it('follows the time per job as a moving average', () => {
