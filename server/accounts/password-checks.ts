@@ -22,7 +22,6 @@ import { randomToken } from '../security/crypto.js';
 import { KeyedSerializer } from '../runtime/serial.js';
 import { noticeLockout } from './lock-notice.js';
 import { passwordDigest, type PasswordHasher, type Reservation } from '../security/password-hasher.js';
-import { PasswordHasherBusyError } from '../security/password-admission.js';
 
 /** Password checks are locked for this account (from where the caller is) or for the caller's address. */
 export class PasswordBlockedError extends Error {
@@ -36,10 +35,11 @@ export class PasswordBlockedError extends Error {
 // a wrong password.
 const dummyHashes = new WeakMap<PasswordHasher, Promise<string>>();
 
-function dummyHash(hasher: PasswordHasher): Promise<string> {
+function dummyHash(hasher: PasswordHasher, reservation: Reservation): Promise<string> {
   let hash = dummyHashes.get(hasher);
   if (!hash) {
-    hash = hasher.hash(passwordDigest(randomToken(32)));
+    // Part of the check that needs it: admitted with it.
+    hash = hasher.hash(passwordDigest(randomToken(32)), { reservation });
     dummyHashes.set(hasher, hash);
     hash.catch(() => dummyHashes.delete(hasher));
   }
@@ -68,8 +68,8 @@ export class PasswordChecks {
    * @throws PasswordBlockedError while the account (from this caller's address) or the address
    *   is locked, and for the wrong password that locks it.
    * @throws PasswordHasherBusyError when the bcrypt pool is past its queue's bounds (at once,
-   *   before the store is read), or when this check waited `passwordQueueMs` for its turn; such a
-   *   check was not made and is not counted as a guess.
+   *   before the store is read), or when this check waited `passwordQueueMs` and still found no
+   *   free worker; such a check was not made and is not counted as a guess.
    */
   async verify(user: UserRecord | null, digest: string, caller: Caller): Promise<boolean> {
     const services = this.services;
@@ -83,16 +83,14 @@ export class PasswordChecks {
 
   private async check(user: UserRecord | null, digest: string, caller: Caller, reservation: Reservation): Promise<boolean> {
     const services = this.services;
-    // Checks of one counter wait for each other as well as for a worker: both waits count.
+    // Checks of one counter wait for each other, then for a worker: a check whose time ran out
+    // meanwhile is made only if a worker is free at once.
     const waitUntil = performance.now() + services.options.passwordQueueMs;
     const address = caller.connection?.clientAddress;
     const addrKey = address ? addressKey(services.codeKey, address) : null;
     const counter = user ? await this.counterOf(user, addrKey) : null;
     const serialKey = user ? `${user.id}\u0000${counter}` : `\u0000${addrKey ?? ''}`;
     return this.serial.run(serialKey, async () => {
-      if (performance.now() > waitUntil) {
-        throw new PasswordHasherBusyError(`password check waited ${services.options.passwordQueueMs} ms for its turn`, services.options.passwordQueueMs);
-      }
       const now = new Date(services.clock.now());
       if (addrKey !== null) {
         const locked = lockedFor(await services.store.addressAttempts.get(addrKey, now), now);
@@ -104,7 +102,7 @@ export class PasswordChecks {
       }
       const stored = user?.passwordHash ?? null;
       // The dummy hash is made only when needed: its job would take a worker from this check.
-      const ok = (await services.hasher.compare(digest, stored ?? (await dummyHash(services.hasher)), { waitUntil, reservation })) && stored !== null;
+      const ok = (await services.hasher.compare(digest, stored ?? (await dummyHash(services.hasher, reservation)), { waitUntil, reservation })) && stored !== null;
       if (ok && user) {
         if (addrKey !== null) await services.store.knownAddresses.remember(user.id, addrKey, now);
         return true;

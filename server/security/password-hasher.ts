@@ -63,7 +63,7 @@ export interface PasswordHasherOptions {
 export interface JobOptions {
   /** `performance.now()` time after which the job, if still waiting for a worker, is refused. */
   waitUntil?: number;
-  /** The place taken by {@link PasswordHasher.reserve}: the job is queued without a new admission check. */
+  /** The place taken by {@link PasswordHasher.reserve}: the job (every job given it) is queued without a new admission check. */
   reservation?: Reservation;
 }
 
@@ -201,6 +201,7 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
 
   function submit(request: JobRequest, jobOptions: JobOptions): Promise<string | boolean> {
     if (closed) return Promise.reject(new Error('password hasher is closed'));
+    // A check admitted by reserve() has all its jobs admitted; its place is now a queued job.
     const placed = jobOptions.reservation !== undefined && reservations.has(jobOptions.reservation);
     jobOptions.reservation?.release();
     const refusal = placed ? null : admission.refusal(queue.length + reserved, idleWorkers() - reserved, oldestRunningMs());

@@ -24,7 +24,9 @@ describe('accounts: password guessing is bounded per account and per address', f
   let fx: Fixture;
 
   beforeEach(async () => {
-    fx = await startFixture({ httpForwardedCount: 1 });
+    // Floods of parallel checks on one worker: the queue's time bound (admission control, tested
+    // in login-admission.test.ts) would refuse some with too-many-requests before they count.
+    fx = await startFixture({ httpForwardedCount: 1, passwordQueueMs: 60_000 });
   });
   afterEach(stopFixtures);
 
