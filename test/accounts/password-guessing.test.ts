@@ -24,9 +24,7 @@ describe('accounts: password guessing is bounded per account and per address', f
   let fx: Fixture;
 
   beforeEach(async () => {
-    // Floods of parallel checks on one worker: the queue's time bound (admission control, tested
-    // in login-admission.test.ts) would refuse some with too-many-requests before they count.
-    fx = await startFixture({ httpForwardedCount: 1, passwordQueueMs: 60_000 });
+    fx = await startFixture({ httpForwardedCount: 1 });
   });
   afterEach(stopFixtures);
 
