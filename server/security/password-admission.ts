@@ -81,8 +81,14 @@ export class Admission {
     return new PasswordHasherBusyError(`password checks are busy (${why})`, retryAfterMs);
   }
 
-  /** The refusal for a job that waited its longest time without getting a worker. */
-  expired(): PasswordHasherBusyError {
+  /**
+   * The refusal for a job that waited its longest time without getting a worker, `ahead` jobs
+   * having been ahead of it when it was admitted: those took at least `waitedMs` over the pool,
+   * so the time per job is raised to match and the next admissions are stricter at once.
+   */
+  expired(ahead = 0, waitedMs = 0): PasswordHasherBusyError {
+    const atLeast = (waitedMs * this.limits.size) / (ahead + 1);
+    if (atLeast > (this.perJobMs ?? 0)) this.perJobMs = atLeast;
     const retryAfterMs = Math.max(1, Math.ceil((this.perJobMs ?? 1) / this.limits.size));
     return new PasswordHasherBusyError(`password check waited ${this.limits.maxWaitMs} ms for a worker`, retryAfterMs);
   }

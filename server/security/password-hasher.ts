@@ -90,6 +90,9 @@ interface Job {
   reject(error: Error): void;
   /** Refuses the job if it is still waiting then. */
   expiry: NodeJS.Timeout | null;
+  /** Jobs waiting or running ahead of it when it was queued. */
+  ahead: number;
+  queuedAt: number;
 }
 
 interface Slot {
@@ -207,14 +210,14 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     const refusal = placed ? null : admission.refusal(queue.length + reserved, idleWorkers() - reserved, oldestRunningMs());
     if (refusal) return Promise.reject(refusal);
     return new Promise((resolve, reject) => {
-      const job: Job = { request, resolve, reject, expiry: null };
       const now = performance.now();
+      const job: Job = { request, resolve, reject, expiry: null, ahead: queue.length + slots.filter((s) => s.job !== null).length, queuedAt: now };
       const until = Math.min(maxWaitMs === null ? Number.POSITIVE_INFINITY : now + maxWaitMs, jobOptions.waitUntil ?? Number.POSITIVE_INFINITY);
       if (Number.isFinite(until)) {
         job.expiry = setTimeout(() => {
           const i = queue.indexOf(job);
           if (i >= 0) queue.splice(i, 1);
-          job.reject(admission.expired());
+          job.reject(admission.expired(job.ahead, performance.now() - job.queuedAt));
         }, Math.max(0, until - now));
         job.expiry.unref();
       }

@@ -42,4 +42,14 @@ describe('security/password-admission: when a bcrypt job may wait', () => {
     expect(a.jobMs()).to.equal(120);
     expect(a.expired().retryAfterMs).to.equal(120);
   });
+
+  it('learns from a job whose wait ran out: the jobs ahead of it took at least that long', () => {
+    const a = new Admission({ size: 1, maxQueue: 100, maxWaitMs: 1000 });
+    a.recordJob(50);
+    expect(a.refusal(4, 0)).to.equal(null);
+    // 4 jobs were ahead of one that waited 1000 ms: at least 200 ms each.
+    a.expired(4, 1000);
+    expect(a.jobMs()).to.equal(200);
+    expect(a.refusal(4, 0)).to.be.instanceOf(PasswordHasherBusyError);
+  });
 });
