@@ -22,7 +22,6 @@ import type { ConnectionInfo } from '../calls/connection-info.js';
 import { Sweeper } from './sweeper.js';
 import { WebSocketTransport } from '../transport/websocket.js';
 import { HttpRouter, type RouteHandler } from '../transport/http-routes.js';
-import { DescriptorGuard, type DescriptorState } from '../transport/descriptor-limit.js';
 import type { ServerCore } from './server-core.js';
 import type { Caller } from '../calls/caller.js';
 
@@ -73,7 +72,6 @@ export class DdpServer implements ServerCore<Session> {
   private readonly sweeper: Sweeper;
   private readonly httpServer: HttpServer;
   private readonly transport: WebSocketTransport;
-  private readonly descriptorGuard: DescriptorGuard;
   private shuttingDown = false;
   private closing: Promise<void> | null = null;
   private readonly startup: (() => Promise<void>)[] = [];
@@ -92,7 +90,6 @@ export class DdpServer implements ServerCore<Session> {
     this.http = new HttpRouter((err, req) => this.logger.error({ url: req.url, ...errorFields(err) }, 'HTTP handler failed'), this.options.sockjs);
     this.httpServer = createHttpServer((req, res) => this.http.handle(req, res));
     this.httpServer.on('clientError', (_err, socket) => socket.destroy());
-    this.descriptorGuard = new DescriptorGuard(this.httpServer, this.logger);
     this.transport = new WebSocketTransport(this.options, (socket) => {
       const session = new Session(this, socket);
       this.allSessions.add(session);
@@ -208,7 +205,6 @@ export class DdpServer implements ServerCore<Session> {
       this.sweeper.start();
     this.httpServer.listen(this.options.port, this.options.host, () => {
         this.httpServer.off('error', onError);
-        this.descriptorGuard.start();
         const address = this.httpServer.address() as AddressInfo;
         this.logger.info({ host: address.address, port: address.port }, `listening on ${this.url}`);
         resolve(address);
@@ -231,11 +227,6 @@ export class DdpServer implements ServerCore<Session> {
     if (err.code === 'EACCES') return new Error(`${where} needs privileges this process does not have: choose a port above 1023 (--port)`);
     if (err.code === 'EADDRNOTAVAIL') return new Error(`${this.options.host} is not an address of this machine: choose another --host`);
     return err;
-  }
-
-  /** The open-file limit and the connections refused at it. */
-  descriptors(): DescriptorState {
-    return this.descriptorGuard.state();
   }
 
   /** The bound address, or null before `listen()`. */
@@ -274,7 +265,6 @@ export class DdpServer implements ServerCore<Session> {
     while (this.transport.size > 0 && Date.now() < socketsDeadline) await delay(10);
     this.transport.close();
     this.sweeper.stop();
-    this.descriptorGuard.stop();
     this.httpServer.closeAllConnections();
     await serverClosed;
     for (const fn of this.teardown) await fn();

@@ -9,8 +9,6 @@ import type { Services } from '../services/services.js';
 /** What the checks read from the server. */
 export interface HealthSource {
   isShuttingDown(): boolean;
-  /** New connections are being refused at the open-file limit. */
-  atDescriptorLimit?(): boolean;
   /** The services if open, else null (before `listen()`). */
   services(): Services | null;
   /** Check the mailer too (an SMTP URL is configured). */
@@ -30,7 +28,7 @@ export type CheckState = 'ok' | 'failed' | 'not-configured';
 /** The body of `/readyz`: which checks passed; `failed` names the ones that did not. */
 export interface Readiness {
   status: 'ok' | 'unavailable';
-  checks: { server: 'ok' | 'shutting-down' | 'at-descriptor-limit'; store: CheckState; mail: CheckState };
+  checks: { server: 'ok' | 'shutting-down'; store: CheckState; mail: CheckState };
   failed: string[];
 }
 
@@ -75,16 +73,14 @@ export class HealthChecks {
     const reasons: Record<string, string> = {};
     const services = this.source.services();
     const shuttingDown = this.source.isShuttingDown();
-    const atLimit = !shuttingDown && (this.source.atDescriptorLimit?.() ?? false);
     if (shuttingDown) reasons.server = 'shutting down';
-    if (atLimit) reasons.server = 'at the open-file limit: new connections are refused';
     const [store, mail] = await Promise.all([
       this.checkStore(services, reasons),
       this.checkMail(services, reasons),
     ]);
     const failed = Object.keys(reasons);
     this.report(reasons);
-    return { status: failed.length === 0 ? 'ok' : 'unavailable', checks: { server: shuttingDown ? 'shutting-down' : atLimit ? 'at-descriptor-limit' : 'ok', store, mail }, failed };
+    return { status: failed.length === 0 ? 'ok' : 'unavailable', checks: { server: shuttingDown ? 'shutting-down' : 'ok', store, mail }, failed };
   }
 
   private async checkStore(services: Services | null, reasons: Record<string, string>): Promise<CheckState> {

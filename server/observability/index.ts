@@ -49,7 +49,6 @@ export class Observability {
       ? new Metrics({
         stats: () => server.stats(),
         traffic: server.traffic,
-        connectionsRefused: () => server.descriptors().refused,
         passwordQueueLength: () => this.container?.peek()?.hasher.queueLength() ?? 0,
       })
       : null;
@@ -61,7 +60,6 @@ export class Observability {
     if (options.healthChecks) {
       this.health = new HealthChecks({
         isShuttingDown: () => server.isShuttingDown(),
-        atDescriptorLimit: () => server.descriptors().atLimit,
         services: () => this.container?.peek() ?? null,
         checkMail: options.smtpUrl !== null,
         logger,

@@ -19,8 +19,6 @@ export interface MetricsSource {
   readonly traffic: TrafficCounters;
   /** bcrypt jobs waiting for a worker thread; 0 before the services are open. */
   passwordQueueLength(): number;
-  /** Connections refused at the open-file limit since start. */
-  connectionsRefused?(): number;
 }
 
 /** Every metric name starts with this. */
@@ -77,7 +75,6 @@ export class Metrics {
     this.sessionsStarted = new Counter({ name: `${p}sessions_total`, help: 'DDP sessions started (handshakes completed).', registers: [registry] });
     totalCounter(registry, `${p}messages_received_total`, 'DDP messages received.', () => source.traffic.messagesIn);
     totalCounter(registry, `${p}messages_sent_total`, 'DDP messages sent.', () => source.traffic.messagesOut);
-    totalCounter(registry, `${p}connections_refused_total`, 'Connections (WebSocket and HTTP) refused at the open-file limit.', () => source.connectionsRefused?.() ?? 0);
     this.methodCalls = new TalliedCounter(registry, `${p}method_calls_total`,
       'Method calls by method, transport (ddp, http, internal) and outcome (ok, the client error code, or internal).',
       ['method', 'transport', 'outcome']);
