@@ -1,9 +1,10 @@
 /**
- * How much password logins slow down everybody else: the `logins` scenario of `npm run bench`
- * on its own (p50/p99 of plain `echo` calls, an open loop at 500/s, on an idle server, then while 20 logins
- * per second at bcrypt cost 10 run on other connections; the achieved login rate; where the
- * bcrypt threads run is explained in bench/run.ts). This file only starts bench/run.js, so
- * the two cannot drift apart.
+ * Logins under admission control: the `logins` scenario of `npm run bench` on its own
+ * (bench/logins-scenario.ts: the bcrypt pool's capacity measured with it saturated; then plain
+ * `echo` calls, an open loop at 500/s, without and with 20 logins/s offered, open loop; rows
+ * for the plain p99 ratio, logins completed against the capacity, how fast refused logins are
+ * answered and how long accepted ones take). This file only starts bench/run.js, so the two
+ * cannot drift apart.
  *
  *   node dist/bench/logins.js [--seconds 4] [--json]
  */
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
 if (args.includes('--rate')) {
-  process.stderr.write('--rate is gone: the scenario runs the issue\'s fixed 20 logins/s (bench/run.ts, LOGIN_RATE)\n');
+  process.stderr.write('--rate is gone: the scenario offers a fixed 20 logins/s (bench/logins-scenario.ts, LOGIN_RATE)\n');
   process.exit(2);
 }
 // `--seconds` was this script's name for bench/run.js's `--duration`.

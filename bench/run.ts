@@ -10,10 +10,9 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { cpuSeconds, hasTaskset, holdLowCpuLatency, readyPort, rssBytes } from './proc.js';
 import { LoadConnection, latencySummary, login, trustSession, type Protocol } from './load.js';
-import { cpuCount, idleClassThread, pinThread, setOwnNice, threadsNamed } from './threads.js';
+import { LOGIN_RATE, PLAIN_RATE, loginsRows, loginsScenario } from './logins-scenario.js';
 import { HELP, parseBenchArgs, type Scenario } from './options.js';
 import { startShipped } from './shipped.js';
-import { WORKER_THREAD_NAME } from '../server/security/password-worker.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const parsed = parseBenchArgs(process.argv.slice(2));
@@ -146,111 +145,6 @@ const SMALL = '"hello"';
 const KB = JSON.stringify({ text: 'x'.repeat(1000) });
 const HEARTBEAT_MS = 2000;
 
-const LOGIN_RATE = 20;
-/**
- * Plain calls in the logins scenario: one connection, open loop at this rate. (A closed loop
- * at C=1 keeps a whole core busy between server and load generator, leaving too little for
- * 1.44 cores of bcrypt on two cores, and it hides stalls: one late reply delays one call.)
- */
-const PLAIN_RATE = 500;
-/** The load generator's nice value while bcrypt threads may run on its core (needs root). */
-const LOAD_NICE = -10;
-
-interface LoginsResult { quiet: { p50: number; p99: number }; busy: { p50: number; p99: number }; idleClass: { p50: number; p99: number; loginsPerSec: number } | null; loginsPerSec: number; failed: number; loginP50: number; loginP99: number }
-
-/**
- * The `logins` scenario, on a ddp-guard server of its own. The server's event loop stays on
- * core 0 like every other scenario's; its bcrypt worker threads (named `ddp-bcrypt`) are moved,
- * once started, by thread id: to cores 2 and up when there are at least two of them (a
- * deployment's layout: event loop on one core, bcrypt on others, this load generator on core 1);
- * on a 2- or 3-core machine to all cores, because 20 logins/s at cost 10 need about 1.44 cores
- * of bcrypt, more than any one core. There they run at the worker's nice value (5) and take the
- * time the event loop and this load generator leave. This process then runs at nice -10 so that
- * bcrypt on its core does not delay its own wake-ups (seen as p99 of several ms at nice 0).
- * One worker per core that bcrypt may use.
- */
-async function loginsScenario(): Promise<LoginsResult> {
-  const cores = cpuCount();
-  const ownCores = TASKSET && cores >= 4;
-  const bcryptCpus = ownCores ? `2-${cores - 1}` : `0-${cores - 1}`;
-  const workers = ownCores ? cores - 2 : cores;
-  const server = await startServer('ddp', ['--password-workers', String(workers)]);
-  let restoreNice: number | null = null;
-  try {
-    const loginConns = await Promise.all(Array.from({ length: 40 }, () => LoadConnection.open(server.url, 'ddp')));
-    // Workers start on demand: a burst of logins starts them all before they are placed.
-    await Promise.all(loginConns.map((c) => login(c)));
-    const threads = threadsNamed(server.pid, WORKER_THREAD_NAME);
-    if (TASKSET) {
-      for (const t of threads) pinThread(t.tid, bcryptCpus);
-      if (threads.length < workers) log(`  warning: found ${threads.length} of ${workers} bcrypt threads; the others stay on core 0`);
-      if (!ownCores) {
-        restoreNice = setOwnNice(LOAD_NICE);
-        if (restoreNice === null) log(`  warning: could not set the load generator to nice ${LOAD_NICE}; bcrypt may delay its wake-ups`);
-      }
-    }
-    log(`  ${threads.length} bcrypt threads (nice ${[...new Set(threads.map((t) => t.nice))].join('/')}) on cores ${TASKSET ? bcryptCpus : 'unpinned'}; event loop on core 0; load generator on core 1${restoreNice !== null ? ` at nice ${LOAD_NICE}` : ''}`);
-    const quiet = await paced(server, PLAIN_RATE);
-
-    // Open loop: login n is sent at n × 50 ms whatever became of the others, each on the next
-    // connection of the pool (a connection runs its methods one at a time).
-    const period = 1000 / LOGIN_RATE;
-    const completedAt: number[] = [];
-    /** Logins completed per second between two moments. */
-    const loginRate = (from: number, to: number): number => completedAt.filter((t) => t >= from && t < to).length / ((to - from) / 1000);
-    const loginMs: number[] = [];
-    let failed = 0;
-    let sent = 0;
-    const t0 = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const tick = (): void => {
-      for (const due = Math.floor((performance.now() - t0) / period) + 1; sent < due; sent++) {
-        const startedAt = performance.now();
-        login(loginConns[sent % loginConns.length]!).then(() => {
-          const now = performance.now();
-          completedAt.push(now);
-          loginMs.push(now - startedAt);
-        }, () => {
-          failed++;
-        });
-      }
-      timer = setTimeout(tick, t0 + sent * period - performance.now());
-    };
-    tick();
-    // Logins completed during the echo measurement (after its warm-up), per second.
-    const from = performance.now() + WARMUP_MS;
-    const busy = await paced(server, PLAIN_RATE);
-    const to = performance.now();
-    // For reference, not the target: the same with the bcrypt threads in the SCHED_IDLE class,
-    // a placement a Linux deployment can choose (`chrt -i`); Node cannot set it itself.
-    let idleClass: LoginsResult['idleClass'] = null;
-    if (threads.length > 0 && threads.every((t) => idleClassThread(t.tid))) {
-      const fromIdle = performance.now() + WARMUP_MS;
-      const p = await paced(server, PLAIN_RATE);
-      const toIdle = performance.now();
-      idleClass = { ...p, loginsPerSec: loginRate(fromIdle, toIdle) };
-    }
-    clearTimeout(timer);
-    const after = threadsNamed(server.pid, WORKER_THREAD_NAME).map((t) => t.tid);
-    if (after.some((tid) => !threads.some((t) => t.tid === tid))) log('  warning: a bcrypt worker was replaced during the run and was not placed');
-    // Logins still queued are dropped with the server.
-    for (const c of loginConns) c.close();
-    const logins = latencySummary(loginMs);
-    return {
-      quiet,
-      busy,
-      idleClass,
-      loginsPerSec: loginRate(from, to),
-      failed,
-      loginP50: logins.p50,
-      loginP99: logins.p99,
-    };
-  } finally {
-    if (restoreNice !== null) setOwnNice(restoreNice);
-    await stopServer(server);
-  }
-}
-
 async function main(): Promise<void> {
   log(`ddp-guard bench: ${DURATION_MS / 1000} s per scenario after ${WARMUP_MS / 1000} s warm-up; taskset ${TASKSET ? 'on (server core 0, load core 1)' : 'not available'}; deep CPU idle states ${LOW_CPU_LATENCY ? 'off (cpu_dma_latency 0)' : 'as the OS sets them (cpu_dma_latency not writable)'}`);
   const baseline = await startServer('baseline');
@@ -284,19 +178,14 @@ async function main(): Promise<void> {
       row('latency', 'server CPU µs per call', 1e6 / b.callsPerCpuSec, 1e6 / d.callsPerCpuSec, 'info', null);
     }
     if (run('logins')) {
-      log(`scenario logins: plain calls, open loop at ${PLAIN_RATE}/s, without and with ${LOGIN_RATE} logins/s (bcrypt cost 10)…`);
-      const l = await loginsScenario();
-      // The p99 figure only counts if the logins really ran at (95% of) the asked rate.
-      const reached = l.loginsPerSec >= LOGIN_RATE * 0.95 && l.failed === 0;
-      const shortfall = reached ? '' : ` — NO: only ${l.loginsPerSec.toFixed(1)} logins/s${l.failed > 0 ? `, ${l.failed} failed` : ''}`;
-      row('logins', `p99 ms while ${l.loginsPerSec.toFixed(1)} of ${LOGIN_RATE} logins/s ran (vs none)${shortfall}`, l.quiet.p99, l.busy.p99, `≤ 2.0 at ≥ ${LOGIN_RATE * 0.95}/s`, (r) => reached && r <= 2);
-      row('logins', 'p50 ms (vs none)', l.quiet.p50, l.busy.p50, 'info', null);
-      row('logins', `logins/s completed (of ${LOGIN_RATE} sent/s)`, LOGIN_RATE, l.loginsPerSec, '≥ 0.95', (r) => r >= 0.95 && l.failed === 0);
-      row('logins', 'login p50 ms', null, l.loginP50, 'info', null);
-      row('logins', 'login p99 ms', null, l.loginP99, 'info', null);
-      if (l.idleClass) {
-        row('logins', `p99 ms, bcrypt threads SCHED_IDLE (chrt -i), ${l.idleClass.loginsPerSec.toFixed(1)} logins/s (vs none)`, l.quiet.p99, l.idleClass.p99, 'info', null);
-      }
+      log(`scenario logins: pool capacity, then plain calls at ${PLAIN_RATE}/s without and with ${LOGIN_RATE} logins/s offered (bcrypt cost 10, admission control)…`);
+      const l = await loginsScenario({
+        taskset: TASKSET, warmupMs: WARMUP_MS, durationMs: DURATION_MS, log,
+        startServer: (extra) => startServer('ddp', extra),
+        stopServer: (s) => stopServer(s as Server),
+        paced: (s, rate) => paced(s as Server, rate),
+      });
+      loginsRows(l, (metric, base, value, target, pass) => row('logins', metric, base, value, target, pass));
     }
     if (run('idle')) {
       log(`scenario idle: ${IDLE} idle connections each, held ${(HEARTBEAT_MS * 3) / 1000} s (ddp-guard heartbeat every ${HEARTBEAT_MS / 1000} s)…`);

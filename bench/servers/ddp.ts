@@ -4,7 +4,8 @@
  *
  * Options: `--heartbeat-ms <ms>` (default 15000), `--password-workers <n>` (bcrypt worker
  * threads; default 0, the server's own default of one per core but one, which is 1 when the
- * bench pins this process to one core).
+ * bench pins this process to one core), `--login-users <n>` (also users `bench-0` … `bench-<n-1>`,
+ * same password, for the logins scenario; default 0).
  */
 import { createServer, silentLogger } from '../../server/index.js';
 import { createUserRecord } from '../../server/accounts/admin.js';
@@ -41,6 +42,9 @@ server.methods({
 await server.listen();
 const services = await server.services.get();
 await createUserRecord({ store: services.store, hasher: services.hasher, clock: services.clock }, { username: 'bench', email: 'bench@example.com', password: 'bench-password', verified: true });
+for (let i = 0; i < numberArg('login-users', 0); i++) {
+  await createUserRecord({ store: services.store, hasher: services.hasher, clock: services.clock }, { username: `bench-${i}`, email: `bench-${i}@example.com`, password: 'bench-password', verified: true });
+}
 process.stdout.write(`ready ${server.address()!.port}\n`);
 answerBenchMessages();
 process.on('SIGTERM', () => {

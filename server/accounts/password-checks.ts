@@ -12,6 +12,7 @@
  * tells nothing. Checks of one counter run one at a time in a process: parallel guesses are
  * counted before the next is compared.
  */
+import { performance } from 'node:perf_hooks';
 import type { Caller } from '../calls/caller.js';
 import type { Services } from '../services/services.js';
 import type { AttemptState, UserRecord } from '../storage/contract.js';
@@ -20,7 +21,7 @@ import { addressKey, addressPolicy, passwordPolicy } from '../services/attempt-p
 import { randomToken } from '../security/crypto.js';
 import { KeyedSerializer } from '../runtime/serial.js';
 import { noticeLockout } from './lock-notice.js';
-import { passwordDigest, type PasswordHasher } from '../security/password-hasher.js';
+import { passwordDigest, type PasswordHasher, type Reservation } from '../security/password-hasher.js';
 
 /** Password checks are locked for this account (from where the caller is) or for the caller's address. */
 export class PasswordBlockedError extends Error {
@@ -34,10 +35,11 @@ export class PasswordBlockedError extends Error {
 // a wrong password.
 const dummyHashes = new WeakMap<PasswordHasher, Promise<string>>();
 
-function dummyHash(hasher: PasswordHasher): Promise<string> {
+function dummyHash(hasher: PasswordHasher, reservation: Reservation): Promise<string> {
   let hash = dummyHashes.get(hasher);
   if (!hash) {
-    hash = hasher.hash(passwordDigest(randomToken(32)));
+    // Part of the check that needs it: admitted with it.
+    hash = hasher.hash(passwordDigest(randomToken(32)), { reservation });
     dummyHashes.set(hasher, hash);
     hash.catch(() => dummyHashes.delete(hasher));
   }
@@ -65,9 +67,25 @@ export class PasswordChecks {
    * without a password, after the same work. A wrong one is counted.
    * @throws PasswordBlockedError while the account (from this caller's address) or the address
    *   is locked, and for the wrong password that locks it.
+   * @throws PasswordHasherBusyError when the bcrypt pool is past its queue's bounds (at once,
+   *   before the store is read), or when this check waited `passwordQueueMs` and still found no
+   *   free worker; such a check was not made and is not counted as a guess.
    */
   async verify(user: UserRecord | null, digest: string, caller: Caller): Promise<boolean> {
     const services = this.services;
+    const reservation = services.hasher.reserve();
+    try {
+      return await this.check(user, digest, caller, reservation);
+    } finally {
+      reservation.release();
+    }
+  }
+
+  private async check(user: UserRecord | null, digest: string, caller: Caller, reservation: Reservation): Promise<boolean> {
+    const services = this.services;
+    // Checks of one counter wait for each other, then for a worker: a check whose time ran out
+    // meanwhile is made only if a worker is free at once.
+    const waitUntil = performance.now() + services.options.passwordQueueMs;
     const address = caller.connection?.clientAddress;
     const addrKey = address ? addressKey(services.codeKey, address) : null;
     const counter = user ? await this.counterOf(user, addrKey) : null;
@@ -83,8 +101,8 @@ export class PasswordChecks {
         if (locked > 0) throw new PasswordBlockedError('user', locked);
       }
       const stored = user?.passwordHash ?? null;
-      const dummy = dummyHash(services.hasher);
-      const ok = (await services.hasher.compare(digest, stored ?? (await dummy))) && stored !== null;
+      // The dummy hash is made only when needed: its job would take a worker from this check.
+      const ok = (await services.hasher.compare(digest, stored ?? (await dummyHash(services.hasher, reservation)), { waitUntil, reservation })) && stored !== null;
       if (ok && user) {
         if (addrKey !== null) await services.store.knownAddresses.remember(user.id, addrKey, now);
         return true;

@@ -7,6 +7,7 @@ import { DdpError, METHOD_ERRORS, catalogueError, isClientSafeError, type WireEr
 import { MatchError } from './match.js';
 import { errorFields, type Logger } from '../runtime/logger.js';
 import { StoreUnavailableError } from '../storage/store-errors.js';
+import { PasswordHasherBusyError } from '../security/password-admission.js';
 
 export { DdpError };
 
@@ -24,10 +25,20 @@ export function toWireError(err: unknown, logger: Logger, context: Record<string
     logger.debug({ ...context, path: err.path, why: err.why }, 'parameters failed validation');
     return catalogueError('matchFailed').toWire();
   }
+  if (err instanceof PasswordHasherBusyError) {
+    // The bcrypt pool is past its queue's bounds: the check was not made (nor counted as a guess).
+    logger.debug({ ...context, retryAfterMs: err.retryAfterMs }, err.message);
+    return passwordsBusyError(err).toWire();
+  }
   if (err instanceof StoreUnavailableError) {
     logger.error({ ...context, ...errorFields(err) }, 'the store is unavailable; the call was refused with 503');
     return catalogueError('storeUnavailable').toWire();
   }
   logger.error({ ...context, ...errorFields(err) }, 'internal error in a method or publication');
   return catalogueError('internal').toWire();
+}
+
+/** Rocket.Chat's `too-many-requests`, with `details.timeToReset` in ms, for a refused password check. */
+export function passwordsBusyError(err: PasswordHasherBusyError): DdpError {
+  return catalogueError('tooManyRequests', Math.ceil(err.retryAfterMs / 1000), { timeToReset: err.retryAfterMs });
 }

@@ -1,6 +1,8 @@
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { sha256Hex } from './crypto.js';
+import { Admission, PasswordHasherBusyError } from './password-admission.js';
 import type { PasswordWorkerRequest, PasswordWorkerResponse } from './password-worker.js';
 
 /**
@@ -14,12 +16,26 @@ import type { PasswordWorkerRequest, PasswordWorkerResponse } from './password-w
  * in /proc/<pid>/task/ and placed on other cores than the event loop (`taskset -p -c`).
  */
 export interface PasswordHasher {
-  /** bcrypt hash of a sha-256 hex digest, at the configured cost. */
-  hash(digestHex: string): Promise<string>;
-  /** Whether `digestHex` matches a bcrypt `hash` ($2a$/$2b$/$2y$). */
-  compare(digestHex: string, hash: string): Promise<boolean>;
+  /**
+   * bcrypt hash of a sha-256 hex digest, at the configured cost.
+   * @throws PasswordHasherBusyError at once when the queue is past its bounds, or when the job
+   *   waited `maxWaitMs` (or until `options.waitUntil`) without getting a worker.
+   */
+  hash(digestHex: string, options?: JobOptions): Promise<string>;
+  /** Whether `digestHex` matches a bcrypt `hash` ($2a$/$2b$/$2y$); refused as {@link hash} is. */
+  compare(digestHex: string, hash: string, options?: JobOptions): Promise<boolean>;
+  /**
+   * A place in the queue for a job to be submitted soon (after reads that decide what to
+   * compare): counted as waiting from now, so checks that arrive together cannot all pass
+   * admission before any of them is queued. Pass it to {@link compare}; release it if the job
+   * is not submitted (release is idempotent).
+   * @throws PasswordHasherBusyError when a job submitted now would be refused.
+   */
+  reserve(): Reservation;
   /** Jobs waiting for a free worker (not counting those running). */
   queueLength(): number;
+  /** Workers in the pool (started or not). */
+  readonly size: number;
   /** Rejects waiting jobs and terminates the workers. */
   close(): Promise<void>;
 }
@@ -36,13 +52,27 @@ export interface PasswordHasherOptions {
   size?: number;
   /** Jobs allowed to wait; beyond that calls fail fast instead of piling up. @default 1000 */
   maxQueue?: number;
+  /**
+   * Longest wait for a worker, in ms: a job whose estimated wait is longer is refused at once,
+   * and a job still waiting after this long is refused then. `null`: no bound. @default null
+   */
+  maxWaitMs?: number | null;
 }
 
-/** The queue is full: too many hash/compare calls at once. Try again later. */
-export class PasswordHasherBusyError extends Error {
-  override readonly name = 'PasswordHasherBusyError';
-  readonly code = 'password-hasher-busy';
+/** Options of one job. */
+export interface JobOptions {
+  /** `performance.now()` time after which the job, if still waiting for a worker, is refused. */
+  waitUntil?: number;
+  /** The place taken by {@link PasswordHasher.reserve}: the job (every job given it) is queued without a new admission check. */
+  reservation?: Reservation;
 }
+
+/** A place in the queue; see {@link PasswordHasher.reserve}. */
+export interface Reservation {
+  release(): void;
+}
+
+export { PasswordHasherBusyError };
 
 /** Meteor's client-side step: sha-256 hex of the plain password. */
 export function passwordDigest(plain: string): string {
@@ -58,11 +88,17 @@ interface Job {
   request: JobRequest;
   resolve(value: string | boolean): void;
   reject(error: Error): void;
+  /** Refuses the job if it is still waiting then. */
+  expiry: NodeJS.Timeout | null;
+  /** Jobs waiting or running ahead of it when it was queued. */
+  ahead: number;
+  queuedAt: number;
 }
 
 interface Slot {
   worker: Worker;
   job: Job | null;
+  startedAt: number;
 }
 
 /** Starts a hasher; workers are spawned on first use, up to `size`. */
@@ -70,6 +106,7 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
   const cost = options.cost ?? 10;
   const size = options.size ?? Math.max(1, os.availableParallelism() - 1);
   const maxQueue = options.maxQueue ?? 1000;
+  const maxWaitMs = options.maxWaitMs ?? null;
   if (!Number.isInteger(cost) || cost < 4 || cost > 31) {
     throw new RangeError(`bcrypt cost must be an integer in [4, 31], got ${cost}`);
   }
@@ -79,6 +116,10 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
   if (!Number.isInteger(maxQueue) || maxQueue < 0) {
     throw new RangeError(`password hasher maxQueue must be an integer >= 0, got ${maxQueue}`);
   }
+  if (maxWaitMs !== null && (!Number.isInteger(maxWaitMs) || maxWaitMs < 1)) {
+    throw new RangeError(`password hasher maxWaitMs must be null or an integer >= 1, got ${maxWaitMs}`);
+  }
+  const admission = new Admission({ size, maxQueue, maxWaitMs: maxWaitMs ?? Number.POSITIVE_INFINITY });
 
   // Resolved next to this file, so it works from dist/ after compilation.
   const workerUrl = new URL('./password-worker.js', import.meta.url);
@@ -88,11 +129,12 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
   let closed = false;
 
   function spawn(): Slot {
-    const slot: Slot = { worker: new Worker(workerUrl), job: null };
+    const slot: Slot = { worker: new Worker(workerUrl), job: null, startedAt: 0 };
     slot.worker.on('message', (res: PasswordWorkerResponse) => {
       const job = slot.job;
       slot.job = null;
       if (job) {
+        admission.recordJob(performance.now() - slot.startedAt);
         if (res.ok) job.resolve(res.value);
         else job.reject(new Error(`bcrypt failed: ${res.message}`));
       }
@@ -119,7 +161,9 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
       const slot = slots.find((s) => s.job === null) ?? (slots.length < size ? spawn() : undefined);
       if (!slot) break; // all busy: the job waits for the next result
       const job = queue.shift() as Job;
+      if (job.expiry) clearTimeout(job.expiry);
       slot.job = job;
+      slot.startedAt = performance.now();
       const req: PasswordWorkerRequest = { id: nextId++, ...job.request };
       slot.worker.ref(); // keep the process alive while a result is pending
       slot.worker.postMessage(req);
@@ -128,13 +172,56 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     for (const s of slots) if (s.job === null) s.worker.unref();
   }
 
-  function submit(request: JobRequest): Promise<string | boolean> {
+  /** How long the oldest running job has run, ms (0 when none runs). */
+  function oldestRunningMs(): number {
+    const now = performance.now();
+    return slots.reduce((max, s) => (s.job === null ? max : Math.max(max, now - s.startedAt)), 0);
+  }
+
+  /** Workers free or not started yet. */
+  function idleWorkers(): number {
+    return slots.filter((s) => s.job === null).length + (size - slots.length);
+  }
+
+  /** Places taken by {@link PasswordHasher.reserve} and not yet used or released. */
+  let reserved = 0;
+  const reservations = new WeakSet<Reservation>();
+
+  function reserve(): Reservation {
+    const refusal = admission.refusal(queue.length + reserved, idleWorkers() - reserved, oldestRunningMs());
+    if (refusal) throw refusal;
+    reserved++;
+    let held = true;
+    const reservation: Reservation = {
+      release() {
+        if (held) reserved--;
+        held = false;
+      },
+    };
+    reservations.add(reservation);
+    return reservation;
+  }
+
+  function submit(request: JobRequest, jobOptions: JobOptions): Promise<string | boolean> {
     if (closed) return Promise.reject(new Error('password hasher is closed'));
-    if (queue.length >= maxQueue && !slots.some((s) => s.job === null) && slots.length >= size) {
-      return Promise.reject(new PasswordHasherBusyError(`password hasher queue is full (${maxQueue} waiting)`));
-    }
+    // A check admitted by reserve() has all its jobs admitted; its place is now a queued job.
+    const placed = jobOptions.reservation !== undefined && reservations.has(jobOptions.reservation);
+    jobOptions.reservation?.release();
+    const refusal = placed ? null : admission.refusal(queue.length + reserved, idleWorkers() - reserved, oldestRunningMs());
+    if (refusal) return Promise.reject(refusal);
     return new Promise((resolve, reject) => {
-      queue.push({ request, resolve, reject });
+      const now = performance.now();
+      const job: Job = { request, resolve, reject, expiry: null, ahead: queue.length + slots.filter((s) => s.job !== null).length, queuedAt: now };
+      const until = Math.min(maxWaitMs === null ? Number.POSITIVE_INFINITY : now + maxWaitMs, jobOptions.waitUntil ?? Number.POSITIVE_INFINITY);
+      if (Number.isFinite(until)) {
+        job.expiry = setTimeout(() => {
+          const i = queue.indexOf(job);
+          if (i >= 0) queue.splice(i, 1);
+          job.reject(admission.expired(job.ahead, performance.now() - job.queuedAt));
+        }, Math.max(0, until - now));
+        job.expiry.unref();
+      }
+      queue.push(job);
       pump();
     });
   }
@@ -148,23 +235,28 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
   }
 
   return {
-    async hash(digestHex: string): Promise<string> {
-      return (await submit({ op: 'hash', digest: checkDigest(digestHex), cost })) as string;
+    size,
+    async hash(digestHex: string, jobOptions: JobOptions = {}): Promise<string> {
+      return (await submit({ op: 'hash', digest: checkDigest(digestHex), cost }, jobOptions)) as string;
     },
-    async compare(digestHex: string, hash: string): Promise<boolean> {
+    async compare(digestHex: string, hash: string, jobOptions: JobOptions = {}): Promise<boolean> {
       const digest = checkDigest(digestHex);
       if (typeof hash !== 'string' || !BCRYPT_HASH.test(hash)) {
         throw new TypeError('stored password hash is not a bcrypt hash ($2a$/$2b$/$2y$)');
       }
-      return (await submit({ op: 'compare', digest, hash })) as boolean;
+      return (await submit({ op: 'compare', digest, hash }, jobOptions)) as boolean;
     },
+    reserve,
     queueLength(): number {
       return queue.length;
     },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      for (const job of queue.splice(0)) job.reject(new Error('password hasher is closed'));
+      for (const job of queue.splice(0)) {
+        if (job.expiry) clearTimeout(job.expiry);
+        job.reject(new Error('password hasher is closed'));
+      }
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };

@@ -73,8 +73,12 @@ export const DEFAULTS = Object.freeze({
   verifyTokenLifetimeMs: 7 * 24 * 3600 * 1000,
   /** bcrypt cost factor. @default 10 */
   bcryptCost: 10,
-  /** bcrypt worker threads; 0 = one per core but one, at least one. @default 0 */
+  /** bcrypt worker threads; 0 = one per core but one (of the cores this process may run on), at least one, so the event loop keeps a core. @default 0 */
   passwordWorkers: 0,
+  /** Password checks (logins, the password fallback, password changes) allowed to wait for a bcrypt worker; past that they are refused at once with `too-many-requests`. @default 100 */
+  passwordQueueMax: 100,
+  /** Longest wait of a password check for a bcrypt worker, in ms: a check whose estimated wait is over half of it is refused at once with `too-many-requests` and `details.timeToReset`, and one still waiting after this long is refused then. @default 1000 */
+  passwordQueueMs: 1000,
   /** Shortest new password, in characters (`createUser`, `changePassword`, `resetPassword`, `ddp-guard user add` and `passwd`); applies to passwords sent in plain text, not to sha-256 digests. @default 8 */
   passwordMinLength: 8,
   /** Refuse new passwords that are among the 10 000 most common ones (also when only their sha-256 digest is sent). @default true */
@@ -248,6 +252,8 @@ const CHECKS: { [K in keyof Defaults]: Check } = {
   verifyTokenLifetimeMs: integer(1000),
   bcryptCost: integer(4, 31),
   passwordWorkers: integer(0, 64),
+  passwordQueueMax: integer(0, 100_000),
+  passwordQueueMs: integer(1, 60_000),
   passwordMinLength: integer(1, 256),
   refuseCommonPasswords: boolean,
   accountsRateLimitCount: integer(1),

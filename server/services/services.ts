@@ -88,7 +88,12 @@ export class ServiceContainer {
       if (options.smtpUrl === null) logger.info({ outbox: mailer.describe() }, `no SMTP server configured: mail is written to ${mailer.describe()}`);
     }
     if (this.overrides.decorateMailer) mailer = this.overrides.decorateMailer(mailer);
-    const hasher = createPasswordHasher({ cost: options.bcryptCost, ...(options.passwordWorkers > 0 ? { size: options.passwordWorkers } : {}) });
+    const hasher = createPasswordHasher({
+      cost: options.bcryptCost,
+      ...(options.passwordWorkers > 0 ? { size: options.passwordWorkers } : {}),
+      maxQueue: options.passwordQueueMax,
+      maxWaitMs: options.passwordQueueMs,
+    });
     logger.info({ store: store.kind, mail: mailer.describe() }, 'services ready');
     return {
       options, logger, clock, store, mailer, hasher, secret,

@@ -19,7 +19,7 @@ describe('accounts: bcrypt runs off the event loop', function () {
     this.timeout(60_000);
     // One worker: the 20 comparisons queue behind each other whatever the number of cores,
     // so the logins last long enough to measure the echoes meanwhile.
-    const { services, url } = await startAccountsServer({ bcryptCost: 10, passwordWorkers: 1 }, (server) => {
+    const { services, url } = await startAccountsServer({ bcryptCost: 10, passwordWorkers: 1, passwordQueueMs: 60_000 }, (server) => {
       server.methods({ echo: (...params: unknown[]) => params });
     });
     const user = await addUser(services, { username: 'alice', password: 'pw-alice' });

@@ -17,6 +17,9 @@ export const TEST_SERVER_DEFAULTS: ServerOptions = Object.freeze({
   outboxDir: path.join(os.tmpdir(), 'ddp-guard-test-outbox'),
   bcryptCost: 4,
   passwordWorkers: 1,
+  // Parallel password checks must not be refused by the queue's time bound on a loaded machine;
+  // admission control has its own tests (test/accounts/login-admission.test.ts).
+  passwordQueueMs: 60_000,
 });
 
 /**

@@ -118,6 +118,9 @@ export async function startFixture(options: ServerOptions = {}): Promise<Fixture
     smtpUrl,
     bcryptCost: 4,
     passwordWorkers: 1,
+    // Tests here send parallel password checks on purpose; on a loaded machine the queue's time
+    // bound would refuse some (admission control has its own tests: login-admission.test.ts).
+    passwordQueueMs: 60_000,
     accountsRateLimitCount: 10_000,
     clock,
     ...options,
