@@ -78,7 +78,7 @@ export class GuardServer extends DdpServer {
     const link = multiProcessLink(options, () => logger.current);
     super(options, link?.counters);
     logger.current = this.logger;
-    this.observability = new Observability(this);
+    this.observability = new Observability(this, link ? { redis: () => link.ping() } : {});
     const services = new ServiceContainer(this.options, this.logger, this.clock, {
       ...(options.store ? { store: options.store } : {}),
       ...(options.mailer ? { mailer: options.mailer } : {}),
