@@ -158,6 +158,8 @@ describe('failover behind HAProxy: kill -9, Redis restart, PostgreSQL connection
     const annPid = ((await own[0]!.client.call('whoami')) as { pid: number }).pid;
     const victim = procs.findIndex((p) => p?.child.pid === annPid);
     expect(victim, 'ann is served by one of the three processes').to.be.at.least(0);
+    const served = await Promise.all(own.map(async ({ name, client }) => ({ name, pid: ((await client.call('whoami')) as { pid: number }).pid })));
+    figures['clients on the killed process'] = served.filter((c) => c.pid === annPid).map((c) => c.name).join(', ');
     const killedAt = performance.now();
     await killHard(procs[victim]!.child);
     procs[victim] = null;
