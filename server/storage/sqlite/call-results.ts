@@ -1,6 +1,12 @@
 /**
  * SQLite `CallResultStore`: an upsert that replaces only an expired entry, so claiming stays
  * atomic across processes sharing the file.
+ *
+ * Its writes commit with `synchronous = NORMAL` (the store's other writes use FULL): in WAL mode
+ * that skips the fsync of each commit, which would otherwise cost two per remembered call (about
+ * 3 ms instead of 0.3 ms per call, measured). They still survive the process being killed; a
+ * power loss may forget the last ones, which costs only a second run of a call re-sent then.
+ * No transaction is open when they run (the store's serial gate makes these calls wait for it).
  * @module
  */
 import type { CallClaim, CallResultStore } from '../contract.js';
@@ -29,16 +35,25 @@ export function sqliteCallResultStore(ctx: SqliteContext): CallResultStore {
   const complete = db.prepare('UPDATE call_results SET outcome = ? WHERE user_id = ? AND seed = ? AND outcome IS NULL');
   const release = db.prepare('DELETE FROM call_results WHERE user_id = ? AND seed = ? AND outcome IS NULL');
   const prune = db.prepare('DELETE FROM call_results WHERE expires_at <= ?');
+  const relaxed = <T>(fn: () => T): T => {
+    if (db.inTransaction) return fn();
+    db.pragma('synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      db.pragma('synchronous = FULL');
+    }
+  };
   return {
     async claim(userId, seed, now, expiresAt) {
-      return guard(() => {
+      return guard(() => relaxed(() => {
         // One synchronous statement pair on this connection; the upsert alone decides.
         if (claim.run(userId, seed, now.getTime(), expiresAt.getTime()).changes === 1) return { state: 'claimed' };
         const row = get.get(userId, seed, now.getTime());
         // Gone between the two statements (another process pruned it): claim again.
         if (!row) return claim.run(userId, seed, now.getTime(), expiresAt.getTime()).changes === 1 ? { state: 'claimed' } : { state: 'running', claimedAt: now };
         return seen(row);
-      });
+      }));
     },
     async get(userId, seed, now) {
       return guard(() => {
@@ -47,13 +62,13 @@ export function sqliteCallResultStore(ctx: SqliteContext): CallResultStore {
       });
     },
     async complete(userId, seed, outcome) {
-      return guard(() => complete.run(outcome, userId, seed).changes === 1);
+      return guard(() => relaxed(() => complete.run(outcome, userId, seed).changes === 1));
     },
     async release(userId, seed) {
-      guard(() => release.run(userId, seed));
+      guard(() => relaxed(() => release.run(userId, seed)));
     },
     async removeExpired(now) {
-      return guard(() => prune.run(now.getTime()).changes);
+      return guard(() => relaxed(() => prune.run(now.getTime()).changes));
     },
   };
 }
