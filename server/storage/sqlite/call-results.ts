@@ -4,7 +4,7 @@
  *
  * Its writes commit with `synchronous = NORMAL` (the store's other writes use FULL): in WAL mode
  * that skips the fsync of each commit, which would otherwise cost two per remembered call (about
- * 3 ms instead of 0.3 ms per call, measured). They still survive the process being killed; a
+ * a call took 3.5 ms instead of 0.3 ms, measured; 0.45 ms without them). They still survive the process being killed; a
  * power loss may forget the last ones, which costs only a second run of a call re-sent then.
  * No transaction is open when they run (the store's serial gate makes these calls wait for it).
  * @module
@@ -35,13 +35,17 @@ export function sqliteCallResultStore(ctx: SqliteContext): CallResultStore {
   const complete = db.prepare('UPDATE call_results SET outcome = ? WHERE user_id = ? AND seed = ? AND outcome IS NULL');
   const release = db.prepare('DELETE FROM call_results WHERE user_id = ? AND seed = ? AND outcome IS NULL');
   const prune = db.prepare('DELETE FROM call_results WHERE expires_at <= ?');
+  // Prepared once: `db.pragma()` prepares its statement at every call, which costs as much as
+  // the write itself (measured: 196 µs per toggled write against 86 µs prepared).
+  const normal = db.prepare('PRAGMA synchronous = NORMAL');
+  const full = db.prepare('PRAGMA synchronous = FULL');
   const relaxed = <T>(fn: () => T): T => {
     if (db.inTransaction) return fn();
-    db.pragma('synchronous = NORMAL');
+    normal.run();
     try {
       return fn();
     } finally {
-      db.pragma('synchronous = FULL');
+      full.run();
     }
   };
   return {
