@@ -3,9 +3,10 @@
  * atomic across processes sharing the file.
  *
  * Its writes commit with `synchronous = NORMAL` (the store's other writes use FULL): in WAL mode
- * that skips the fsync of each commit, which would otherwise cost two per remembered call (about
- * a call took 3.5 ms instead of 0.3 ms, measured; 0.45 ms without them). They still survive the process being killed; a
- * power loss may forget the last ones, which costs only a second run of a call re-sent then.
+ * that skips the fsync of each commit, two per remembered call (measured: a call took 3.5 ms with
+ * them, 0.45 ms without, 0.17 ms with no call memory). They still survive the process being
+ * killed; a power loss may forget the last ones, which costs only a second run of a call re-sent
+ * then.
  * No transaction is open when they run (the store's serial gate makes these calls wait for it).
  * @module
  */
