@@ -58,6 +58,8 @@ export const OPTION_HELP: Readonly<Record<OptionName, string>> = Object.freeze({
   addressLockoutDecayMs: 'One wrong password from an address is forgiven per this time, in ms.',
   knownAddressMs: 'How long an address stays known to an account after a right password from it, in ms.',
   revocationPollMs: 'How often a process reads the store\'s feed of revoked tokens to end the connections that used them (other processes, admin commands), in ms.',
+  callResultWindowMs: 'How long the outcome of a method call with a randomSeed is kept, in ms, so that the same call re-sent by its user (after a reconnect) is answered with it instead of running again; 0 turns this off.',
+  callResultWaitMs: 'How long a re-sent call waits for its first attempt, still running (or gone with its process), before failing with 504, in ms.',
   webauthnRpId: 'The WebAuthn relying-party id passkeys are bound to (a domain); null takes the host name of publicUrl, else localhost.',
   webauthnOrigins: 'Browser origins passkey answers are accepted from; null takes the origin of publicUrl, else http(s)://localhost on any port.',
   backupCodeCount: 'Backup codes issued at enrolment.',

@@ -1,6 +1,9 @@
 /**
  * Method calls as promises: ids, timeouts, the bounded queue of calls waiting for the
- * connection, and what happens to calls in flight when the socket drops.
+ * connection, and what happens to calls in flight when the socket drops: every call carries a
+ * `randomSeed`, and one that got no result is sent again, unchanged, after the reconnect and
+ * the re-login (Meteor's rule). A server that remembers outcomes by user and seed (ddp-guard
+ * does) answers such a re-sent call with its first outcome instead of running it twice.
  */
 import { DdpError, encode, type MethodMessage, type ResultMessage, type UpdatedMessage } from '../protocol/index.js';
 import { clientError } from './errors.js';
@@ -10,9 +13,11 @@ export interface CallOptions {
   /** Reject with `timeout` after this long (ms), queue time included; 0 means never. Defaults to the client's `callTimeoutMs`. */
   timeoutMs?: number;
   /**
-   * The method is safe to run twice (idempotent): if the socket drops while it is in flight,
-   * send it again after the reconnect instead of rejecting with `connection-lost`.
-   * @default false
+   * If the socket drops before the result arrives, send the call again (same id, same
+   * `randomSeed`) after the reconnect and the re-login. `false` rejects it with
+   * `connection-lost` instead: for a server that does not remember outcomes by seed, when the
+   * method must not run twice. A call that got its result is never sent again.
+   * @default true
    */
   retryable?: boolean;
   /**
@@ -37,6 +42,17 @@ export interface CallManagerOptions {
 }
 
 type Timer = ReturnType<typeof setTimeout>;
+
+/**
+ * A call's `randomSeed`: 128 random bits as hex, from WebCrypto (browsers, Node ≥ 19). The
+ * server keys the remembered outcome by it, so it must not repeat or be guessable.
+ */
+export function randomSeed(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  let hex = '';
+  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
 
 interface PendingCall {
   method: string;
@@ -103,8 +119,9 @@ export class CallManager {
   }
 
   /**
-   * The socket dropped: close the gate; calls in flight are rejected with `connection-lost`,
-   * except retryable ones, which go back to the front of the queue in their original order.
+   * The socket dropped: close the gate; calls in flight without a result go back to the front
+   * of the queue in their original order (sent again, unchanged, once the gate reopens after the
+   * re-login), except those made with `retryable: false`, which reject with `connection-lost`.
    */
   connectionLost(): void {
     this.#gateOpen = false;
@@ -175,7 +192,7 @@ export class CallManager {
     const id = String(this.#nextId++);
     let text: string;
     try {
-      text = encode({ msg: 'method', method, params, id } satisfies MethodMessage);
+      text = encode({ msg: 'method', method, params, id, randomSeed: randomSeed() } satisfies MethodMessage);
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       return Promise.reject(new TypeError(`The parameters of '${method}' cannot be sent as EJSON: ${why}`));
@@ -191,7 +208,8 @@ export class CallManager {
       const call: PendingCall = {
         method,
         text,
-        retryable: options.retryable ?? false,
+        // A call made ahead of the queue belongs to the connection it was made on.
+        retryable: !now && (options.retryable ?? true),
         waitForUpdated: options.waitForUpdated ?? false,
         sent: now,
         hasResult: false,

@@ -6,7 +6,7 @@ import { DdpError } from '../protocol/index.js';
 
 /** The client's error catalogue: stable codes, default reasons, one-line meanings. */
 export const CLIENT_ERRORS = Object.freeze({
-  connectionLost: { error: 'connection-lost', reason: 'Connection lost before the server answered', meaning: 'The socket dropped while the call was in flight; the call was not marked retryable.' },
+  connectionLost: { error: 'connection-lost', reason: 'Connection lost before the server answered', meaning: 'The socket dropped while the call was in flight, and the call was made with `retryable: false` (or no socket was there for a call that must go at once).' },
   timeout: { error: 'timeout', reason: 'No answer from the server in time', meaning: 'The call took longer than its `timeoutMs`.' },
   queueFull: { error: 'queue-full', reason: 'Too many calls waiting for the connection', meaning: 'The client is disconnected and `maxQueuedCalls` calls already wait.' },
   clientClosed: { error: 'client-closed', reason: 'The client was closed', meaning: '`close()` was called; pending and later calls fail with this.' },

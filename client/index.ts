@@ -109,8 +109,10 @@ export class DdpClient<M extends MethodShape<M> = MethodMap> extends Emitter<Ddp
       removed: (event) => this.emit('removed', event),
     });
     this.#login = new LoginState(
-      (method, params) => this.#invoke(method, params, {}, false),
-      (method, params) => this.#invoke(method, params, {}, true),
+      // A login changes the connection, not data: one lost in a drop is not sent again (the
+      // re-login after the reconnect uses the resume token; a spent 2FA code would fail anyway).
+      (method, params) => this.#invoke(method, params, { retryable: false }, false),
+      (method, params) => this.#invoke(method, params, { retryable: false }, true),
     );
     this.account = new AccountHelpers((method, params, options) => this.#invoke(method, params, options ?? {}, false));
     this.#wire();

@@ -21,9 +21,22 @@ import { Observability } from './observability/index.js';
 import { StreamRegistry, type Stream, type StreamOptions } from './streams/index.js';
 import { multiProcessLink } from './multi-process/index.js';
 import { installAccountPage } from './web/account-page.js';
+import { CallMemory } from './calls/call-memory.js';
 
 /** How often expired login tokens, one-time codes and WebAuthn challenges are deleted (Meteor sweeps hourly too). */
 const SWEEP_INTERVAL_MS = 3600_000;
+
+/** How often call outcomes past their window are deleted: they are many, and short-lived. */
+const CALL_RESULT_SWEEP_MS = 60_000;
+
+async function sweepCallResults(container: ServiceContainer): Promise<void> {
+  const services = await container.get();
+  try {
+    await services.store.callResults.removeExpired(new Date(services.clock.now()));
+  } catch (err) {
+    services.logger.warn({ err: String(err) }, 'could not remove expired call outcomes; will try again');
+  }
+}
 
 /** Revocation entries are kept this long: enough for every process to read them. */
 const REVOCATION_RETENTION_MS = 3600_000;
@@ -65,7 +78,7 @@ export class GuardServer extends DdpServer {
     const link = multiProcessLink(options, () => logger.current);
     super(options, link?.counters);
     logger.current = this.logger;
-    this.observability = new Observability(this);
+    this.observability = new Observability(this, link ? { redis: () => link.ping() } : {});
     const services = new ServiceContainer(this.options, this.logger, this.clock, {
       ...(options.store ? { store: options.store } : {}),
       ...(options.mailer ? { mailer: options.mailer } : {}),
@@ -83,6 +96,10 @@ export class GuardServer extends DdpServer {
     });
     link?.onRevocationNudge(() => void revocations.sync().catch(() => undefined));
 
+    if (this.options.callResultWindowMs > 0) {
+      const { callResultWindowMs: windowMs, callResultWaitMs: waitMs } = this.options;
+      this.dispatcher.rememberCalls(new CallMemory(async () => (await services.get()).store.callResults, this.clock, { windowMs, waitMs }, () => this.logger));
+    }
     this.addHook(twoFactorHook(services, guard, () => this.#readyGuard));
     installAccountMethods(this, services, guard, TwoFactorGuard, revocations);
     installTwoFactorMethods(this, services, guard, revocations);
@@ -98,6 +115,7 @@ export class GuardServer extends DdpServer {
     this.#streams = streams;
     link?.onStreamEvent((stream, eventName, args) => streams.receive(stream, eventName, args));
     let sweeper: NodeJS.Timeout | null = null;
+    let callSweeper: NodeJS.Timeout | null = null;
     this.beforeListen(async () => {
       await link?.start();
       await this.guard();
@@ -105,9 +123,12 @@ export class GuardServer extends DdpServer {
       await sweepExpired(services);
       sweeper = setInterval(() => void sweepExpired(services), SWEEP_INTERVAL_MS);
       sweeper.unref();
+      callSweeper = setInterval(() => void sweepCallResults(services), CALL_RESULT_SWEEP_MS);
+      callSweeper.unref();
     });
     this.afterClose(async () => {
       if (sweeper) clearInterval(sweeper);
+      if (callSweeper) clearInterval(callSweeper);
       revocations.stop();
       await services.close();
       await link?.close();

@@ -5,6 +5,7 @@
  */
 import { catalogueError } from '../../protocol/errors.js';
 import type { Caller } from './caller.js';
+import type { CallMemory } from './call-memory.js';
 import type { ConnectionInfo } from './connection-info.js';
 import type { MethodRegistry, MethodThis, TwoFactorPass } from './method-registry.js';
 import type { MethodCall, Pipeline } from './pipeline.js';
@@ -124,6 +125,7 @@ class MethodInvocation implements MethodThis {
 
 export class Dispatcher {
   private observers: readonly MethodObserver[] = [];
+  private memory: CallMemory | null = null;
 
   constructor(
     private readonly registry: MethodRegistry,
@@ -133,6 +135,14 @@ export class Dispatcher {
   /** Tell `observer` about every call from now on (structured logs, metrics). */
   observe(observer: MethodObserver): void {
     this.observers = [...this.observers, observer];
+  }
+
+  /**
+   * Remember the outcomes of calls with a `randomSeed` and a user, so a re-sent call runs once
+   * (see `call-memory.ts`). Nested calls and anonymous callers run as before.
+   */
+  rememberCalls(memory: CallMemory): void {
+    this.memory = memory;
   }
 
   /**
@@ -219,6 +229,16 @@ export class Dispatcher {
       twoFactorPass: request.twoFactorPass ?? null,
       randomSeed: request.randomSeed,
     };
+    const userId = request.caller.userId;
+    if (this.memory !== null && request.randomSeed !== undefined && userId !== null && request.nested !== true) {
+      return this.memory.run({
+        userId,
+        seed: request.randomSeed,
+        gate: () => this.pipeline.run(call),
+        handle: () => this.handle(call, request.unblock),
+        userIdNow: () => request.caller.userId,
+      });
+    }
     const gate = this.pipeline.run(call);
     if (gate === undefined) return this.handle(call, request.unblock);
     return gate.then(() => this.handle(call, request.unblock));

@@ -118,6 +118,11 @@ export class MultiProcessLink implements StreamRelay {
     });
   }
 
+  /** Resolves when Redis answers a PING (for `/readyz`); rejects within the command timeout otherwise. */
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
   /** What to do when another process revoked tokens (read the feed at once instead of at the next poll). */
   onRevocationNudge(fn: () => void): void {
     this.revocationReceiver = fn;

@@ -1,6 +1,7 @@
 /**
  * `/healthz` (the process is up and answering) and `/readyz` (this process can serve: the store
- * answers a ping and, when SMTP is configured, the mail server greets us). The mail check is
+ * answers a ping, Redis too when the server uses it, and, when SMTP is configured, the mail
+ * server greets us). The mail check is
  * slow and talks to another service, so its result is kept for a while.
  */
 import type { Logger } from '../runtime/logger.js';
@@ -23,6 +24,8 @@ export interface HealthOptions {
   timeoutMs?: number;
   /** How long a mail check's result is reused, in ms. @default 30 s */
   mailCacheMs?: number;
+  /** Pings Redis (servers with `redisUrl`); without it `/readyz` has no `redis` check. */
+  redis?: () => Promise<void>;
 }
 
 export type CheckState = 'ok' | 'failed' | 'not-configured';
@@ -30,7 +33,8 @@ export type CheckState = 'ok' | 'failed' | 'not-configured';
 /** The body of `/readyz`: which checks passed; `failed` names the ones that did not. */
 export interface Readiness {
   status: 'ok' | 'unavailable';
-  checks: { server: 'ok' | 'shutting-down' | 'at-descriptor-limit'; store: CheckState; mail: CheckState };
+  /** `redis` only on a server that uses Redis. */
+  checks: { server: 'ok' | 'shutting-down' | 'at-descriptor-limit'; store: CheckState; mail: CheckState; redis?: CheckState };
   failed: string[];
 }
 
@@ -56,6 +60,7 @@ function reasonOf(err: unknown): string {
 export class HealthChecks {
   private readonly timeoutMs: number;
   private readonly mailCacheMs: number;
+  private readonly redis: (() => Promise<void>) | null;
   private mail: { ok: boolean; reason: string; at: number } | null = null;
   private mailChecking: Promise<{ ok: boolean; reason: string; at: number }> | null = null;
   /** The failures last logged, so a failing probe is logged once, not every few seconds. */
@@ -64,6 +69,7 @@ export class HealthChecks {
   constructor(private readonly source: HealthSource, options: HealthOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 3000;
     this.mailCacheMs = options.mailCacheMs ?? 30_000;
+    this.redis = options.redis ?? null;
   }
 
   /** Liveness: answering at all is the check. */
@@ -78,13 +84,16 @@ export class HealthChecks {
     const atLimit = !shuttingDown && (this.source.atDescriptorLimit?.() ?? false);
     if (shuttingDown) reasons.server = 'shutting down';
     if (atLimit) reasons.server = 'at the open-file limit: new connections are refused';
-    const [store, mail] = await Promise.all([
+    const [store, mail, redis] = await Promise.all([
       this.checkStore(services, reasons),
       this.checkMail(services, reasons),
+      this.checkRedis(reasons),
     ]);
     const failed = Object.keys(reasons);
     this.report(reasons);
-    return { status: failed.length === 0 ? 'ok' : 'unavailable', checks: { server: shuttingDown ? 'shutting-down' : atLimit ? 'at-descriptor-limit' : 'ok', store, mail }, failed };
+    const checks: Readiness['checks'] = { server: shuttingDown ? 'shutting-down' : atLimit ? 'at-descriptor-limit' : 'ok', store, mail };
+    if (redis !== null) checks.redis = redis;
+    return { status: failed.length === 0 ? 'ok' : 'unavailable', checks, failed };
   }
 
   private async checkStore(services: Services | null, reasons: Record<string, string>): Promise<CheckState> {
@@ -97,6 +106,17 @@ export class HealthChecks {
       return 'ok';
     } catch (err) {
       reasons.store = reasonOf(err);
+      return 'failed';
+    }
+  }
+
+  private async checkRedis(reasons: Record<string, string>): Promise<CheckState | null> {
+    if (!this.redis) return null;
+    try {
+      await withTimeout(this.redis(), this.timeoutMs);
+      return 'ok';
+    } catch (err) {
+      reasons.redis = reasonOf(err);
       return 'failed';
     }
   }

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RateLimitCounters } from '../calls/rate-limit.js';
+import { StoreUnavailableError } from '../storage/store-errors.js';
 
 /** Options of {@link RedisRateLimitCounters}. */
 export interface RedisRateLimitCountersOptions {
@@ -64,11 +65,17 @@ export class RedisRateLimitCounters implements RateLimitCounters {
     const redisKey = this.redisKey(key);
     let reply: unknown;
     try {
-      // The script is cached by Redis after the first EVAL; send only its hash from then on.
-      reply = await this.redis.evalsha(HIT_SHA, 1, redisKey, windowMs);
+      try {
+        // The script is cached by Redis after the first EVAL; send only its hash from then on.
+        reply = await this.redis.evalsha(HIT_SHA, 1, redisKey, windowMs);
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+        reply = await this.redis.eval(HIT_SCRIPT, 1, redisKey, windowMs);
+      }
     } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      reply = await this.redis.eval(HIT_SCRIPT, 1, redisKey, windowMs);
+      // Redis away (refused, timed out, reconnecting): the call is refused with 503, not 500,
+      // and may be tried again; nothing was counted.
+      throw new StoreUnavailableError(`Redis does not answer the rate-limit counter: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     if (!Array.isArray(reply) || typeof reply[0] !== 'number' || typeof reply[1] !== 'number') {
       throw new Error(`Unexpected reply from the rate-limit script: ${JSON.stringify(reply)}`);

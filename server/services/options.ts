@@ -119,6 +119,10 @@ export const DEFAULTS = Object.freeze({
   knownAddressMs: 30 * 24 * 3600 * 1000,
   /** How often a process reads the store's feed of revoked tokens to end the connections that used them (other processes, admin commands), in ms. @default 500 ms */
   revocationPollMs: 500,
+  /** How long the outcome of a method call with a `randomSeed` is kept, in ms, so that the same call re-sent by its user (after a reconnect) is answered with it instead of running again; 0 turns this off. @default 5 min */
+  callResultWindowMs: 300_000,
+  /** How long a re-sent call waits for its first attempt, still running (or gone with its process), before failing with 504, in ms. @default 30 s */
+  callResultWaitMs: 30_000,
   /** The WebAuthn relying-party id passkeys are bound to (a domain); `null` takes the host name of `publicUrl`, else `localhost`. @default null */
   webauthnRpId: null as string | null,
   /** Browser origins passkey answers are accepted from; `null` takes the origin of `publicUrl`, else `http(s)://localhost` on any port. @default null */
@@ -273,6 +277,8 @@ const CHECKS: { [K in keyof Defaults]: Check } = {
   addressLockoutDecayMs: integer(1),
   knownAddressMs: integer(0),
   revocationPollMs: integer(10),
+  callResultWindowMs: integer(0),
+  callResultWaitMs: integer(0),
   webauthnRpId: (name, value) => {
     if (value === null) return;
     nonEmptyString(name, value);

@@ -12,7 +12,8 @@
  * - writes that reference a user who does not exist throw `StoreNotFoundError`;
  * - a busy or unreachable database throws `StoreUnavailableError`.
  *
- * The counters of guesses and the feed of revoked tokens are in `guess-limit-contract.ts`.
+ * The counters of guesses and the feed of revoked tokens are in `guess-limit-contract.ts`; the
+ * outcomes of recent calls (a re-sent call runs once) in `call-result-contract.ts`.
  * @module
  */
 import type { AddressAttemptStore, AttemptStore, KnownAddressStore, RevocationStore } from './guess-limit-contract.js';
@@ -20,6 +21,8 @@ import type { AddressAttemptStore, AttemptStore, KnownAddressStore, RevocationSt
 export type { AddressAttemptStore, AttemptPolicy, AttemptState, AttemptStore, KnownAddressStore, RevocationStore, RevokedToken } from './guess-limit-contract.js';
 export { REVOCATION_OVERLAP_MS } from './guess-limit-contract.js';
 import type { PasskeyStore, WebAuthnChallengeStore } from './passkey-contract.js';
+import type { CallResultStore } from './call-result-contract.js';
+export type { CallClaim, CallResultStore } from './call-result-contract.js';
 export * from './passkey-contract.js';
 
 /** An email address of a user, with its verified flag (Meteor's `emails` shape). */
@@ -277,6 +280,8 @@ export interface Store {
   audit: AuditStore;
   passkeys: PasskeyStore;
   webauthnChallenges: WebAuthnChallengeStore;
+  /** Outcomes of recent method calls by user and `randomSeed`, so a re-sent call runs once. */
+  callResults: CallResultStore;
   /**
    * Runs `fn` as one transaction: the store calls it makes (found through the async context,
    * so `fn` takes no argument; wrappers of the store join too) take effect all when it resolves,

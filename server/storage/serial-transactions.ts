@@ -18,7 +18,7 @@ export interface SerialTransactionHooks {
 /** The parts of a store (every field holding methods); `transaction` is added by {@link withSerialTransactions}. */
 export type StoreParts = Omit<Store, 'transaction'>;
 
-const PARTS = ['users', 'loginTokens', 'personalTokens', 'twoFactor', 'codes', 'attempts', 'addressAttempts', 'knownAddresses', 'revocations', 'audit', 'passkeys', 'webauthnChallenges'] as const;
+const PARTS = ['users', 'loginTokens', 'personalTokens', 'twoFactor', 'codes', 'attempts', 'addressAttempts', 'knownAddresses', 'revocations', 'audit', 'passkeys', 'webauthnChallenges', 'callResults'] as const;
 
 /** One open transaction; `open` is false once it ended (a task it started may outlive it). */
 interface Tx {

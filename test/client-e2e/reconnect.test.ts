@@ -95,8 +95,9 @@ describe('client e2e: server restart', () => {
     const { client, statuses, logins, logouts, sub } = await session(first, userId);
     const token = client.currentLogin!.token;
 
-    // Two calls in flight when the server goes: one it finishes, one it never answers.
-    const hang = client.call('hang');
+    // Two calls in flight when the server goes: one it finishes, one it never answers (made with
+    // `retryable: false`, so it is not sent again after the reconnect: it fails instead).
+    const hang = client.apply('hang', [], { retryable: false });
     const slow = client.call('slow');
     const hangOutcome = rejection(hang, 'the hanging call', 8_000);
     await waitUntil(() => seen1.hangStarted && seen1.slowStarted, 'both calls to start on the first server');

@@ -17,7 +17,7 @@ function setup(generation: number): (server: DdpServer) => void {
       add: (a: number, b: number) => a + b,
       // Never answers on the first server: a call in flight when it goes away.
       hang: () => new Promise(() => {}),
-      // Hangs on the first server, answers on the second: a retryable call survives the restart.
+      // Hangs on the first server, answers on the second: an unanswered call survives the restart.
       whichServer: () => (generation === 1 ? new Promise(() => {}) : `server ${generation}`),
     });
     server.publish('items', function () {
@@ -61,8 +61,8 @@ describe('client end to end: reconnect', () => {
     c.on('changed', (e) => events.push(`changed ${e.id}`));
     c.on('removed', (e) => events.push(`removed ${e.id}`));
 
-    const lost = settle(c.call('hang'));
-    const retried = c.apply('whichServer', [], { retryable: true });
+    const lost = settle(c.apply('hang', [], { retryable: false }));
+    const retried = c.call('whichServer');
     await waitUntil(() => first!.stats().sessions >= 1, 'a session');
 
     const disconnected = nextEvent(c, 'disconnected');
@@ -71,7 +71,7 @@ describe('client end to end: reconnect', () => {
     const [info] = await disconnected;
     expect(info.wasConnected).to.equal(true);
 
-    // In flight at the drop and not retryable: rejected at once, not left hanging.
+    // In flight at the drop and made with `retryable: false`: rejected at once, not left hanging.
     const outcome = await lost;
     const error = (outcome as { error: DdpError }).error;
     expect(error).to.be.instanceOf(DdpError);

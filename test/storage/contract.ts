@@ -11,6 +11,7 @@ import type { Store } from '../../server/storage/contract.js';
 import { StoreUnavailableError } from '../../server/storage/store-errors.js';
 import { attemptContract, auditContract } from './contract-attempts.js';
 import { codeContract } from './contract-codes.js';
+import { callResultContract } from './contract-call-results.js';
 import { passkeyContract } from './contract-passkeys.js';
 import { revocationContract } from './contract-revocations.js';
 import { loginTokenContract, personalTokenContract } from './contract-tokens.js';
@@ -63,5 +64,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     auditContract(store);
     transactionContract(store);
     passkeyContract(store);
+    callResultContract(store);
   });
 }

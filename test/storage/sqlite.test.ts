@@ -12,6 +12,7 @@ import { StoreUnavailableError } from '../../server/storage/store-errors.js';
 import { openStore } from '../../server/storage/open.js';
 import { openSqlite } from '../../server/storage/sqlite/connection.js';
 import { createSqliteStore } from '../../server/storage/sqlite/index.js';
+import { sqliteCallResultStore } from '../../server/storage/sqlite/call-results.js';
 import { applyMigrations, MIGRATIONS, type Migration } from '../../server/storage/sqlite/migrations.js';
 import { storeContract } from './contract.js';
 import { at, countWinners, makeUser, rejection, T0 } from './helpers.js';
@@ -67,6 +68,20 @@ describe('sqlite store', () => {
     }
     // WAL is a property of the file: another connection sees it.
     expect(connect().pragma('journal_mode', { simple: true })).to.equal('wal');
+  });
+
+  it('call results commit without an fsync but leave the connection at synchronous=FULL', async () => {
+    const ctx = openSqlite({ file });
+    const results = sqliteCallResultStore(ctx);
+    try {
+      expect((await results.claim('u1', 'seed', T0, at(60_000))).state).to.equal('claimed');
+      expect(await results.complete('u1', 'seed', 'done')).to.equal(true);
+      await results.release('u1', 'other');
+      expect(await results.removeExpired(at(60_000))).to.equal(1);
+      expect(ctx.db.pragma('synchronous', { simple: true })).to.equal(2); // FULL again
+    } finally {
+      ctx.db.close();
+    }
   });
 
   it('creates missing parent directories', async () => {

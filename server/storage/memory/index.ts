@@ -4,6 +4,7 @@
  * A transaction copies the data when it starts and puts the copy back if it fails.
  * @module
  */
+import { memoryCallResultStore } from './call-results.js';
 import type { Store } from '../contract.js';
 import { memoryLoginTokenStore, memoryPersonalTokenStore, memoryUserStore } from './accounts.js';
 import { MemoryData, type MemorySnapshot } from './data.js';
@@ -30,6 +31,7 @@ export function createMemoryStore(): Store {
     audit: memoryAuditStore(d),
     passkeys: memoryPasskeyStore(d),
     webauthnChallenges: memoryWebAuthnChallengeStore(d),
+    callResults: memoryCallResultStore(d),
     async ping() {
       d.check();
     },

@@ -4,6 +4,7 @@
  * @module
  */
 import type pg from 'pg';
+import { pgCallResultStore } from './call-results.js';
 import type { Store } from '../contract.js';
 import { pgPasskeyStore, pgWebAuthnChallengeStore } from './passkeys.js';
 import { pgAddressAttemptStore, pgAttemptStore } from './attempts.js';
@@ -55,6 +56,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     audit: pgAuditStore(ctx),
     passkeys: pgPasskeyStore(ctx),
     webauthnChallenges: pgWebAuthnChallengeStore(ctx),
+    callResults: pgCallResultStore(ctx),
     transaction: (fn) => ctx.storeTransaction(fn),
     async ping() {
       await ctx.query('SELECT 1');

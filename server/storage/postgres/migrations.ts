@@ -214,6 +214,22 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       CREATE INDEX webauthn_challenges_expires ON ${s}.webauthn_challenges (expires_at);
     `,
   },
+  {
+    version: 5,
+    name: 'call results (a re-sent method call runs once)',
+    // No reference to users: entries live minutes and are pruned by expires_at.
+    sql: (s: string) => `
+      CREATE TABLE ${s}.call_results (
+        user_id text NOT NULL,
+        seed text NOT NULL,
+        claimed_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        outcome text,
+        PRIMARY KEY (user_id, seed)
+      );
+      CREATE INDEX call_results_expires ON ${s}.call_results (expires_at);
+    `,
+  },
 ]);
 
 /** A row of `schema_migrations`. */

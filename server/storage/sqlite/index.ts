@@ -2,6 +2,7 @@
  * The embedded SQLite store (better-sqlite3), the default storage of ddp-guard.
  * @module
  */
+import { sqliteCallResultStore } from './call-results.js';
 import type { Store } from '../contract.js';
 import { sqliteWebAuthnChallengeStore, sqlitePasskeyStore } from './passkeys.js';
 import { sqliteAddressAttemptStore, sqliteAttemptStore } from './attempts.js';
@@ -45,6 +46,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     audit: sqliteAuditStore(ctx),
     passkeys: sqlitePasskeyStore(ctx),
     webauthnChallenges: sqliteWebAuthnChallengeStore(ctx),
+    callResults: sqliteCallResultStore(ctx),
     async ping() {
       ctx.guard(() => ping.get());
     },

@@ -203,6 +203,22 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX webauthn_challenges_expires ON webauthn_challenges(expires_at);
     `,
   },
+  {
+    version: 5,
+    name: 'call results (a re-sent method call runs once)',
+    // No reference to users: entries live minutes and are pruned by expires_at.
+    sql: `
+      CREATE TABLE call_results (
+        user_id TEXT NOT NULL,
+        seed TEXT NOT NULL,
+        claimed_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        outcome TEXT,
+        PRIMARY KEY (user_id, seed)
+      ) STRICT;
+      CREATE INDEX call_results_expires ON call_results(expires_at);
+    `,
+  },
 ]);
 
 /** A row of `schema_migrations`. */
