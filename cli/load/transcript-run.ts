@@ -19,8 +19,8 @@ export type Accept = (m: unknown) => boolean;
 /** What a run needs of its connection. */
 export interface RunSession {
   readonly closed: boolean;
-  /** Sends a frame; `frame` says what it is, for timing its answer. */
-  send(text: string, frame: FrameInfo): void;
+  /** Sends a text frame given as its UTF-8 bytes; `frame` says what it is, for timing its answer. */
+  send(bytes: Buffer, frame: FrameInfo): void;
   /** The oldest backlog message `accept` takes (only among `msgKind` when given), removed; else undefined. */
   takeNow(accept: Accept, msgKind: string | undefined): unknown;
   /** Waits for the first new message `accept` takes: `done` gets it, or undefined on timeout, close or stop. */
@@ -93,7 +93,7 @@ export class TranscriptRun {
           void sleep(step.ms, shared.stop).then(this.#resume);
           return;
         } else if (step.kind === 'send') {
-          if (prepared.text !== undefined) session.send(prepared.text, prepared.frame!);
+          if (prepared.bytes !== undefined) session.send(prepared.bytes, prepared.frame!);
           else if (!this.#sendExpanded(step.message)) return;
         } else {
           this.#matcher = prepared.matcher ?? compilePattern(step.pattern, this.#ctx);
@@ -121,7 +121,7 @@ export class TranscriptRun {
       void sleep(err.waitMs, this.shared.stop).then(this.#resume);
       return false;
     }
-    this.session.send(JSON.stringify(message), frameInfo(message));
+    this.session.send(Buffer.from(JSON.stringify(message)), frameInfo(message));
     return true;
   }
 

@@ -32,9 +32,9 @@ export function frameInfo(message: unknown): FrameInfo {
 /** A step with what can be prepared once for every iteration. */
 export interface PreparedStep {
   step: Step;
-  /** Send: the frame when it has no placeholder. */
-  text?: string;
-  /** Send: what `text` is (set with `text`). */
+  /** Send: the frame's UTF-8 bytes when it has no placeholder (encoded once, sent as a text frame). */
+  bytes?: Buffer;
+  /** Send: what `bytes` is (set with `bytes`). */
   frame?: FrameInfo;
   /** Expect: the matcher when the pattern reads no variable. */
   matcher?: Matcher;
@@ -46,7 +46,7 @@ export interface PreparedStep {
 export function prepareSteps(steps: readonly Step[]): PreparedStep[] {
   const noCtx: ExpandContext = { lookup: () => undefined, totp: () => '' };
   return steps.map((step): PreparedStep => {
-    if (step.kind === 'send' && !hasPlaceholders(step.message, false)) return { step, text: JSON.stringify(step.message), frame: frameInfo(step.message) };
+    if (step.kind === 'send' && !hasPlaceholders(step.message, false)) return { step, bytes: Buffer.from(JSON.stringify(step.message)), frame: frameInfo(step.message) };
     if (step.kind !== 'expect') return { step };
     const msg = typeof step.pattern === 'object' && step.pattern !== null ? (step.pattern as Record<string, unknown>).msg : undefined;
     const msgKind = typeof msg === 'string' && /^[a-z_]+$/i.test(msg) ? msg : undefined;

@@ -43,6 +43,7 @@ interface PendingCall {
 }
 
 const MAX_BACKLOG = 1000;
+const TEXT_FRAME = { binary: false } as const;
 
 /** One virtual user: its account, its variables, its source address. */
 export class TranscriptVu {
@@ -133,13 +134,17 @@ class Session {
     });
   }
 
-  send(text: string, frame: FrameInfo): void {
+  /**
+   * Sends a text frame given as bytes: `ws` then writes the masked frame as one buffer (one
+   * `write`), where a string costs an encoding and a `writev` of header and payload per frame.
+   */
+  send(bytes: Buffer, frame: FrameInfo): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     if (frame.kind === 'connect') this.#connectPending = true;
     else if (frame.kind === 'method') {
       this.#calls.set(frame.id, { name: frame.name, kind: frame.login ? 'login' : 'method', t0: performance.now() - this.lateMs, message: frame.message, retried: false });
     } else if (frame.kind === 'sub') this.#subs.set(frame.id, { name: frame.name, t0: performance.now() - this.lateMs });
-    this.ws.send(text);
+    this.ws.send(bytes, TEXT_FRAME);
   }
 
   takeNow(accept: Accept, msgKind: string | undefined): unknown {
