@@ -8,97 +8,30 @@
  * `{twoFactorCode, twoFactorMethod:'totp'}` appended): the expectation then sees the final
  * result and the latency covers both round trips.
  *
+ * The steps run as a state machine (cli/load/transcript-run.ts) fed by the socket's message
+ * handler; frames the virtual user neither reads nor keeps are dropped unparsed.
+ *
  * Times are counted from when the iteration should have started (open model), so an iteration
  * that waited for a free virtual user carries that wait in every figure it records.
  * @module
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import type { Step } from '../script/parser.js';
-import { compilePattern, tryMatch, type Matcher } from '../script/pattern.js';
-import { expandString, expandValue, forEachString, parseTemplate, type ExpandContext } from '../script/template.js';
-import type { Recorder } from './stats.js';
-import { sleep, TotpWait, type TotpPacer } from './totp-pacer.js';
+import { TranscriptRun, type Accept, type RunShared } from './transcript-run.js';
+import { droppableKind, errorCode, type FrameInfo } from './transcript-steps.js';
 import type { LoadUser } from './users.js';
 
-/** A step with what can be prepared once for every iteration. */
-interface PreparedStep {
-  step: Step;
-  /** Send: the frame when it has no placeholder. */
-  text?: string;
-  /** Expect: the matcher when the pattern reads no variable. */
-  matcher?: Matcher;
-  /** Expect: the `msg` a matching message must have, when the pattern says it literally (the backlog is searched by it). */
-  msgKind?: string;
-}
-
-/** Prepares the steps once: placeholder-free frames and patterns are built a single time. */
-export function prepareSteps(steps: readonly Step[]): PreparedStep[] {
-  const noCtx: ExpandContext = { lookup: () => undefined, totp: () => '' };
-  return steps.map((step): PreparedStep => {
-    if (step.kind === 'send' && !hasPlaceholders(step.message, false)) return { step, text: JSON.stringify(step.message) };
-    if (step.kind !== 'expect') return { step };
-    const msg = typeof step.pattern === 'object' && step.pattern !== null ? (step.pattern as Record<string, unknown>).msg : undefined;
-    const msgKind = typeof msg === 'string' && /^[a-z_]+$/i.test(msg) ? msg : undefined;
-    const matcher = hasPlaceholders(step.pattern, true) ? undefined : compilePattern(step.pattern, noCtx);
-    return { step, ...(matcher ? { matcher } : {}), ...(msgKind ? { msgKind } : {}) };
-  });
-}
-
-function hasPlaceholders(value: unknown, allowCaptures: boolean): boolean {
-  let found = false;
-  forEachString(value, (text) => {
-    if (parseTemplate(text).some((s) => s.kind === 'var' || s.kind === 'totp' || (!allowCaptures && s.kind === 'capture'))) found = true;
-  });
-  return found;
-}
-
-/**
- * Ids of calls whose answer the transcript expects to be an error (`< {"msg":"result","id":"1",
- * "error":…}`): a transcript that answers 2FA itself, as a recorded one does, gets its
- * `totp-required` as recorded instead of an automatic retry.
- */
-export function idsExpectingErrors(steps: readonly Step[]): Set<string> {
-  const ids = new Set<string>();
-  for (const step of steps) {
-    if (step.kind !== 'expect' || typeof step.pattern !== 'object' || step.pattern === null) continue;
-    const p = step.pattern as Record<string, unknown>;
-    if (p.msg === 'result' && typeof p.id === 'string' && 'error' in p) ids.add(p.id);
-  }
-  return ids;
-}
-
-/**
- * The `msg` kinds worth keeping in the backlog: those the expectations name, when every one
- * names its kind; undefined (keep everything) otherwise. `updated` and data messages that no
- * step expects are then dropped as they arrive instead of piling up.
- */
-export function keptKinds(steps: readonly PreparedStep[]): Set<string> | undefined {
-  const kinds = new Set<string>();
-  for (const p of steps) {
-    if (p.step.kind !== 'expect') continue;
-    if (p.msgKind === undefined) return undefined;
-    kinds.add(p.msgKind);
-  }
-  return kinds;
-}
+export { errorCode, idsExpectingErrors, keptKinds, prepareSteps, type PreparedStep } from './transcript-steps.js';
 
 /** What every transcript virtual user shares. */
-export interface TranscriptVuShared {
+export interface TranscriptVuShared extends RunShared {
   url: string;
-  steps: readonly PreparedStep[];
   /** See {@link idsExpectingErrors}. */
   expectErrors: ReadonlySet<string>;
   /** See {@link keptKinds}. */
   keptKinds: ReadonlySet<string> | undefined;
   /** Variables from `--var`. */
   variables: ReadonlyMap<string, unknown>;
-  timeoutMs: number;
-  recorder: Recorder;
-  /** Codes for answering `totp-required`. */
-  pacer: TotpPacer;
-  /** Aborted when the run stops: sleeps and waits end at once. */
-  stop: AbortSignal;
 }
 
 interface PendingCall {
@@ -110,6 +43,7 @@ interface PendingCall {
 }
 
 const MAX_BACKLOG = 1000;
+const TEXT_FRAME = { binary: false } as const;
 
 /** One virtual user: its account, its variables, its source address. */
 export class TranscriptVu {
@@ -127,16 +61,6 @@ export class TranscriptVu {
     const { shared } = this;
     const t0 = performance.now() - lateMs;
     const variables = new Map<string, unknown>([...shared.variables, ...this.userVars]);
-    // `{{totp:…}}` takes codes from the same pacer as the automatic answers: a user's code is
-    // never one the server already took, and when both usable steps are spent the send waits.
-    const ctx: ExpandContext = {
-      lookup: (name) => variables.get(name),
-      totp: (secret) => {
-        const got = shared.pacer.tryNow(secret);
-        if (typeof got === 'string') return got;
-        throw new TotpWait(got.waitMs);
-      },
-    };
     const session = new Session(this, shared, t0, lateMs);
     try {
       await session.open(this.localAddress);
@@ -146,44 +70,14 @@ export class TranscriptVu {
       return;
     }
     this.#ws = session.ws;
-    try {
-      for (const prepared of shared.steps) {
-        if (shared.stop.aborted || session.closed) break;
-        const { step } = prepared;
-        if (step.kind === 'set') variables.set(step.name, expandString(step.value, ctx));
-        else if (step.kind === 'sleep') await sleep(step.ms, shared.stop);
-        else if (step.kind === 'send') {
-          let message: unknown = step.message;
-          while (prepared.text === undefined) {
-            try {
-              message = expandValue(step.message, ctx);
-              break;
-            } catch (err) {
-              if (!(err instanceof TotpWait)) throw err;
-              await sleep(err.waitMs, shared.stop);
-              if (shared.stop.aborted) return;
-            }
-          }
-          session.send(prepared.text ?? JSON.stringify(message), message);
-        }
-        else {
-          const matcher = prepared.matcher ?? compilePattern(step.pattern, ctx);
-          let captures: Map<string, unknown> | null = null;
-          const message = await session.take((m) => (captures = tryMatch(matcher, m)) !== null, shared.timeoutMs, prepared.msgKind);
-          if (shared.stop.aborted) break;
-          if (message === undefined || captures === null) {
-            shared.recorder.error(session.closed ? 'connection-closed' : `expect-timeout (line ${step.line})`);
-            break;
-          }
-          for (const [name, value] of captures as Map<string, unknown>) variables.set(name, value);
-        }
-      }
-    } catch (err) {
-      shared.recorder.error(`transcript-error: ${err instanceof Error ? err.message : String(err)}`);
-    } finally {
-      session.close();
-      this.#ws = undefined;
-    }
+    await new Promise<void>((resolve) => {
+      const run = new TranscriptRun(shared, session, variables, () => {
+        session.close();
+        this.#ws = undefined;
+        resolve();
+      });
+      run.advance();
+    });
   }
 
   /** Ends the current iteration's connection. */
@@ -208,7 +102,9 @@ class Session {
    */
   readonly #backlog = new Map<string, { seq: number; m: unknown }[]>();
   #seq = 0;
-  #waiter: ((m: unknown) => boolean) | undefined;
+  /** The waiting expectation: its test and what to call with the message (or undefined). */
+  #accept: Accept | undefined;
+  #done: ((m: unknown) => void) | undefined;
   readonly #calls = new Map<string, PendingCall>();
   readonly #subs = new Map<string, { name: string; t0: number }>();
   #connectPending = false;
@@ -226,50 +122,55 @@ class Session {
       this.ws = ws;
       ws.once('open', () => resolve());
       ws.on('error', (err) => reject(err));
-      const onStop = (): void => void this.#waiter?.(undefined);
+      const onStop = (): void => void this.#offer(undefined);
       this.shared.stop.addEventListener('abort', onStop, { once: true });
       ws.on('close', () => {
         this.closed = true;
         this.shared.stop.removeEventListener('abort', onStop);
         if (this.#timer) clearTimeout(this.#timer);
-        this.#waiter?.(undefined);
+        this.#offer(undefined);
       });
       ws.on('message', (data) => this.#receive(String(data)));
     });
   }
 
-  send(text: string, message: unknown): void {
+  /**
+   * Sends a text frame given as bytes: `ws` then writes the masked frame as one buffer (one
+   * `write`), where a string costs an encoding and a `writev` of header and payload per frame.
+   */
+  send(bytes: Buffer, frame: FrameInfo): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    const msg = (typeof message === 'object' && message !== null ? message : {}) as Record<string, unknown>;
-    const now = performance.now();
-    if (msg.msg === 'connect') this.#connectPending = true;
-    else if (msg.msg === 'method' && typeof msg.id === 'string' && typeof msg.method === 'string') {
-      const isLogin = msg.method === 'login';
-      this.#calls.set(msg.id, { name: msg.method, kind: isLogin ? 'login' : 'method', t0: now - this.lateMs, message: msg, retried: false });
-    } else if (msg.msg === 'sub' && typeof msg.id === 'string' && typeof msg.name === 'string') this.#subs.set(msg.id, { name: msg.name, t0: now - this.lateMs });
-    this.ws.send(text);
+    if (frame.kind === 'connect') this.#connectPending = true;
+    else if (frame.kind === 'method') {
+      this.#calls.set(frame.id, { name: frame.name, kind: frame.login ? 'login' : 'method', t0: performance.now() - this.lateMs, message: frame.message, retried: false });
+    } else if (frame.kind === 'sub') this.#subs.set(frame.id, { name: frame.name, t0: performance.now() - this.lateMs });
+    this.ws.send(bytes, TEXT_FRAME);
   }
 
-  /** The oldest backlog message `accept` takes, else the first new one; undefined on timeout or close. */
-  take(accept: (m: unknown) => boolean, timeoutMs: number, msgKind?: string): Promise<unknown> {
-    const found = this.#fromBacklog(accept, msgKind);
-    if (found !== undefined) return Promise.resolve(found);
-    if (this.closed) return Promise.resolve(undefined);
-    if (this.shared.stop.aborted) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      // One timer per session, re-armed per expectation, and one stop listener per session
-      // (see open()): a long transcript runs thousands of expectations a second.
-      this.#deadline = performance.now() + timeoutMs;
-      this.#waiterKind = msgKind;
-      if (!this.#timer) this.#timer = setTimeout(() => this.#onTimer(), timeoutMs);
-      this.#waiter = (m) => {
-        if (m !== undefined && !accept(m)) return false;
-        this.#waiter = undefined;
-        this.#deadline = Infinity;
-        resolve(m);
-        return true;
-      };
-    });
+  takeNow(accept: Accept, msgKind: string | undefined): unknown {
+    return this.#fromBacklog(accept, msgKind);
+  }
+
+  wait(accept: Accept, timeoutMs: number, msgKind: string | undefined, done: (m: unknown) => void): void {
+    // One timer per session, re-armed per expectation, and one stop listener per session
+    // (see open()): a long transcript runs thousands of expectations a second.
+    this.#deadline = performance.now() + timeoutMs;
+    this.#waiterKind = msgKind;
+    this.#accept = accept;
+    this.#done = done;
+    if (!this.#timer) this.#timer = setTimeout(this.#onTimer, timeoutMs);
+  }
+
+  /** Offers a message (undefined: timeout, close or stop) to the waiting expectation; true when it took it. */
+  #offer(m: unknown): boolean {
+    const done = this.#done;
+    if (done === undefined) return false;
+    if (m !== undefined && !this.#accept!(m)) return false;
+    this.#done = undefined;
+    this.#accept = undefined;
+    this.#deadline = Infinity;
+    done(m);
+    return true;
   }
 
   #deadline = Infinity;
@@ -278,13 +179,13 @@ class Session {
   #timer: NodeJS.Timeout | undefined;
 
   /** The timer fired: the expectation waiting now is late, or a later one is waiting and it runs again. */
-  #onTimer(): void {
+  readonly #onTimer = (): void => {
     this.#timer = undefined;
-    if (!this.#waiter || this.closed) return;
+    if (!this.#done || this.closed) return;
     const left = this.#deadline - performance.now();
-    if (left <= 0) this.#waiter(undefined);
-    else this.#timer = setTimeout(() => this.#onTimer(), left);
-  }
+    if (left <= 0) this.#offer(undefined);
+    else this.#timer = setTimeout(this.#onTimer, left);
+  };
 
   close(): void {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
@@ -293,6 +194,8 @@ class Session {
   }
 
   #receive(text: string): void {
+    // `updated` and data messages nobody expects are dropped without being parsed.
+    if (droppableKind(text, this.shared.keptKinds) !== undefined) return;
     let m: Record<string, unknown>;
     try {
       m = JSON.parse(text) as Record<string, unknown>;
@@ -300,7 +203,6 @@ class Session {
       this.#deliver(text);
       return;
     }
-    const now = performance.now();
     const { recorder } = this.shared;
     switch (m.msg) {
       case 'ping':
@@ -310,14 +212,16 @@ class Session {
       case 'failed':
         if (this.#connectPending) {
           this.#connectPending = false;
-          recorder.record('connect', 'connect', now - this.t0, m.msg === 'failed' ? 'version-mismatch' : undefined);
+          recorder.record('connect', 'connect', performance.now() - this.t0, m.msg === 'failed' ? 'version-mismatch' : undefined);
         }
         break;
       case 'result': {
         const call = typeof m.id === 'string' ? this.#calls.get(m.id) : undefined;
         if (!call) break;
+        const now = performance.now();
         const code = errorCode(m.error);
-        const answerable = (code === 'totp-required' || code === 'totp-invalid') && !this.shared.expectErrors.has(m.id as string);
+        const expected = code !== undefined && this.shared.expectErrors.has(m.id as string);
+        const answerable = (code === 'totp-required' || code === 'totp-invalid') && !expected;
         if (answerable && !call.retried && this.vu.totpSecret !== undefined) {
           call.retried = true;
           void this.#answerTotp(call, this.vu.totpSecret);
@@ -325,11 +229,12 @@ class Session {
         }
         this.#calls.delete(m.id as string);
         // An error the transcript expects (a recorded 2FA challenge) is an answer, not a failure.
-        recorder.record(call.kind, call.name, now - call.t0, this.shared.expectErrors.has(m.id as string) ? undefined : code);
+        recorder.record(call.kind, call.name, now - call.t0, expected ? undefined : code);
         break;
       }
       case 'ready':
         if (Array.isArray(m.subs)) {
+          const now = performance.now();
           for (const id of m.subs) {
             const sub = typeof id === 'string' ? this.#subs.get(id) : undefined;
             if (!sub) continue;
@@ -342,7 +247,7 @@ class Session {
         const sub = typeof m.id === 'string' ? this.#subs.get(m.id) : undefined;
         if (sub) {
           this.#subs.delete(m.id as string);
-          recorder.record('sub', sub.name, now - sub.t0, errorCode(m.error) ?? 'nosub');
+          recorder.record('sub', sub.name, performance.now() - sub.t0, errorCode(m.error) ?? 'nosub');
         }
         break;
       }
@@ -354,7 +259,7 @@ class Session {
     const kind = typeof m === 'object' && m !== null && typeof (m as { msg?: unknown }).msg === 'string' ? (m as { msg: string }).msg : '';
     const kept = this.shared.keptKinds;
     if (kept !== undefined && !kept.has(kind)) return;
-    if ((this.#waiterKind === undefined || this.#waiterKind === kind) && this.#waiter?.(m)) return;
+    if ((this.#waiterKind === undefined || this.#waiterKind === kind) && this.#offer(m)) return;
     let bucket = this.#backlog.get(kind);
     if (!bucket) this.#backlog.set(kind, (bucket = []));
     bucket.push({ seq: this.#seq++, m });
@@ -362,10 +267,16 @@ class Session {
   }
 
   /** The oldest backlog message `accept` takes (only among `msgKind` when given), removed; else undefined. */
-  #fromBacklog(accept: (m: unknown) => boolean, msgKind: string | undefined): unknown {
+  #fromBacklog(accept: Accept, msgKind: string | undefined): unknown {
+    if (msgKind !== undefined) {
+      // One bucket: its first match is the oldest.
+      const bucket = this.#backlog.get(msgKind);
+      if (bucket === undefined || bucket.length === 0) return undefined;
+      const index = bucket.findIndex((entry) => accept(entry.m));
+      return index < 0 ? undefined : bucket.splice(index, 1)[0]!.m;
+    }
     let best: { bucket: { seq: number; m: unknown }[]; index: number } | undefined;
-    const buckets = msgKind === undefined ? [...this.#backlog.values()] : [this.#backlog.get(msgKind) ?? []];
-    for (const bucket of buckets) {
+    for (const bucket of this.#backlog.values()) {
       const index = bucket.findIndex((entry) => accept(entry.m));
       if (index >= 0 && (!best || bucket[index]!.seq < best.bucket[best.index]!.seq)) best = { bucket, index };
     }
@@ -390,11 +301,4 @@ class Session {
       // Stopped while waiting for a step: the iteration ends without a figure.
     }
   }
-}
-
-/** The code of a DDP error (`error` field), as text; undefined when there is no error. */
-export function errorCode(error: unknown): string | undefined {
-  if (error === undefined || error === null) return undefined;
-  if (typeof error === 'object' && 'error' in error) return String((error as { error: unknown }).error);
-  return 'error';
 }

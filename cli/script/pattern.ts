@@ -25,17 +25,30 @@ export function compilePattern(pattern: unknown, ctx: ExpandContext): Matcher {
   if (typeof pattern === 'string') return compileString(pattern, ctx);
   if (Array.isArray(pattern)) {
     const items = pattern.map((item) => compilePattern(item, ctx));
-    return (actual, captures) => Array.isArray(actual) && actual.length === items.length && items.every((m, i) => m(actual[i], captures));
+    return (actual, captures) => {
+      if (!Array.isArray(actual) || actual.length !== items.length) return false;
+      for (let i = 0; i < items.length; i++) if (!items[i]!(actual[i], captures)) return false;
+      return true;
+    };
   }
   if (typeof pattern === 'object' && pattern !== null) {
-    const fields = Object.entries(pattern).map(([key, value]) => [key, compilePattern(value, ctx)] as const);
+    // Plain loops over two arrays: a load run matches every message it expects.
+    const entries = Object.entries(pattern);
+    const keys = entries.map(([key]) => key);
+    const matchers = entries.map(([, value]) => compilePattern(value, ctx));
     return (actual, captures) => {
       if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) return false;
-      return fields.every(([key, m]) => Object.prototype.hasOwnProperty.call(actual, key) && m((actual as Record<string, unknown>)[key], captures));
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        if (!hasOwn.call(actual, key) || !matchers[i]!((actual as Record<string, unknown>)[key], captures)) return false;
+      }
+      return true;
     };
   }
   return (actual) => actual === pattern;
 }
+
+const hasOwn = Object.prototype.hasOwnProperty;
 
 /** Tries `matcher` on `actual`; the captures when it matches, else null. */
 export function tryMatch(matcher: Matcher, actual: unknown): Map<string, unknown> | null {
@@ -58,6 +71,11 @@ function compileString(source: string, ctx: ExpandContext): Matcher {
     return (actual) => jsonEqual(actual, expected);
   }
   if (segments.length > 0 && segments.every((s) => s.kind === 'text' && /^\*+$/.test(s.text))) return () => true;
+  if (segments.every((s) => s.kind !== 'text' || !s.text.includes('*'))) {
+    // No wildcard: the regex would be `^literal$`, which matches the literal only.
+    const literal = segments.map((s) => segmentText(s, ctx)).join('');
+    return (actual) => actual === literal;
+  }
   const regex = new RegExp(`^${segments.map((s) => segmentRegex(s, ctx)).join('')}$`, 's');
   return (actual) => typeof actual === 'string' && regex.test(actual);
 }
