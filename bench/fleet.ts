@@ -8,8 +8,10 @@
  * and the p99 of plain calls on one more connection while they are held against none.
  * `--help` lists the options.
  */
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { LoadConnection, latencySummary } from './load.js';
+import { cpuOf } from './backends.js';
 import { Generator, SharedStore, gcRss, portRange, startBaselines, startServes, widenPortRange, type FleetServer } from './fleet-procs.js';
 import { Rows } from './report.js';
 import type { Protocol } from './load.js';
@@ -81,7 +83,14 @@ async function openAll(gens: Generator[], plans: FleetTarget[][], protocol: Prot
   }
 }
 
-interface PhaseResult { perConn: number; perConnSecondHalf: number; perConnHeld: number; opened: number; failed: number; held: number; pongs: number; openSeconds: number; firstError: string | null; quiet?: ReturnType<typeof latencySummary>; busy?: ReturnType<typeof latencySummary> }
+interface PhaseResult { kernelPerConn: number; holdCpu: number; perConn: number; perConnSecondHalf: number; perConnHeld: number; opened: number; failed: number; held: number; pongs: number; openSeconds: number; firstError: string | null; quiet?: ReturnType<typeof latencySummary>; busy?: ReturnType<typeof latencySummary> }
+
+/** Kernel memory for sockets, machine-wide: slab (socket, inode, dentry objects…) plus the pages TCP buffers hold. */
+function kernelBytes(): number {
+  const slab = /^Slab:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+  const tcp = /^TCP: .* mem (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'utf8'));
+  return (slab ? Number(slab[1]) * 1024 : 0) + (tcp ? Number(tcp[1]) * 4096 : 0);
+}
 
 /** Plain `echo` calls on one extra DDP connection, open loop at `--probe-rate`, for `ms`. */
 async function probe(url: string, ms: number): Promise<ReturnType<typeof latencySummary>> {
@@ -104,6 +113,7 @@ async function phase(name: string, phaseNo: number, servers: FleetServer[], prot
   try {
     const quiet = protocol === 'ddp' ? await probe(servers[0]!.url, 10_000) : undefined;
     const start = await gcRss(servers);
+    const kernelStart = kernelBytes();
     const t0 = performance.now();
     log(`${name}: opening ${n} connections to ${servers.length} processes from ${generators} load generators (${gens.map((g) => g.localAddress).join(', ')})…`);
     const a = await openAll(gens, plans.map((p) => half(p, true)), protocol, n);
@@ -111,18 +121,22 @@ async function phase(name: string, phaseNo: number, servers: FleetServer[], prot
     const b = await openAll(gens, plans.map((p) => half(p, false)), protocol, n);
     const openSeconds = (performance.now() - t0) / 1000;
     const end = await gcRss(servers);
+    const kernelPerConn = (kernelBytes() - kernelStart) / n;
     const opened = b.opened; // each generator counts its open connections from its start
     log(`${name}: ${opened} open in ${openSeconds.toFixed(0)} s (${a.failed + b.failed} failed${a.firstError ?? b.firstError ? `: ${a.firstError ?? b.firstError}` : ''}); holding ${opt.holdMs / 1000} s…`);
     const pongsBefore = (await Promise.all(gens.map((g) => g.count()))).reduce((x, c) => x + c.pongs, 0);
+    const cpuBefore = cpuOf(servers.map((s) => s.pid));
+    const holdStart = performance.now();
     const busy = protocol === 'ddp' ? await probe(servers[0]!.url, opt.holdMs - 1000) : (await sleep(opt.holdMs), undefined);
     const counts = await Promise.all(gens.map((g) => g.count()));
+    const holdCpu = (cpuOf(servers.map((s) => s.pid)) - cpuBefore) / ((performance.now() - holdStart) / 1000);
     const held = counts.reduce((x, c) => x + c.open, 0);
     const pongs = counts.reduce((x, c) => x + c.pongs, 0) - pongsBefore;
     const after = await gcRss(servers);
     const sum = (xs: number[]): number => xs.reduce((x, y) => x + y, 0);
     log(`${name}: ${held} of ${n} still open after ${opt.holdMs / 1000} s, ${pongs} heartbeat pongs sent; RSS ${(sum(start) / 2 ** 20).toFixed(0)} → ${(sum(end) / 2 ** 20).toFixed(0)} → ${(sum(after) / 2 ** 20).toFixed(0)} MiB`);
     const secondHalf = n - Math.floor(n / 2);
-    return { perConn: (sum(end) - sum(start)) / n, perConnSecondHalf: (sum(end) - sum(middle)) / secondHalf, perConnHeld: (sum(after) - sum(start)) / n, opened, failed: a.failed + b.failed, held, pongs, openSeconds, firstError: a.firstError ?? b.firstError, quiet, busy };
+    return { kernelPerConn, holdCpu, perConn: (sum(end) - sum(start)) / n, perConnSecondHalf: (sum(end) - sum(middle)) / secondHalf, perConnHeld: (sum(after) - sum(start)) / n, opened, failed: a.failed + b.failed, held, pongs, openSeconds, firstError: a.firstError ?? b.firstError, quiet, busy };
   } finally {
     await Promise.all(gens.map((g) => g.close()));
   }
@@ -166,6 +180,8 @@ async function main(): Promise<void> {
   rows.add(scenario, `plain call p99 ms on one more connection while ${n} held (vs none)`, ddp.quiet!.p99, ddp.busy!.p99, '≤ 2.00', (r) => r <= 2);
   rows.add(scenario, 'plain call p50 ms (vs none)', ddp.quiet!.p50, ddp.busy!.p50, 'info', null);
   rows.check(scenario, `heartbeat pongs per connection during the hold (serve pings after 15 s idle)`, ddp.pongs / Math.max(1, ddp.held), opt.holdMs >= 30_000 ? '≥ 1' : 'info', opt.holdMs < 30_000 || ddp.pongs >= ddp.held);
+  rows.add(scenario, 'server cores busy while they are held (all processes; ddp-guard includes the probe calls)', base.holdCpu, ddp.holdCpu, 'info', null);
+  rows.add(scenario, 'kernel bytes per connection (slab + TCP buffer pages, machine-wide: both ends of a loopback connection, and other processes)', base.kernelPerConn, ddp.kernelPerConn, 'info', null);
   rows.add(scenario, 'seconds to open them all', base.openSeconds, ddp.openSeconds, 'info', null);
   rows.check(scenario, 'connections per GiB of server RSS (after the handshake)', 2 ** 30 / ddp.perConn, 'info', true);
   if (opt.json) {
