@@ -110,8 +110,8 @@ export class Generator {
     });
   }
 
-  open(targets: FleetTarget[], protocol: Protocol, batch = 100): Promise<Extract<FromGenerator, { type: 'opened' }>> {
-    return this.ask({ type: 'open', targets, protocol, localAddress: this.localAddress, batch }, 'opened');
+  open(targets: FleetTarget[], protocol: Protocol, ports: [number, number], batch = 100): Promise<Extract<FromGenerator, { type: 'opened' }>> {
+    return this.ask({ type: 'open', targets, protocol, localAddress: this.localAddress, batch, ports }, 'opened');
   }
 
   count(): Promise<Extract<FromGenerator, { type: 'count' }>> {

@@ -76,7 +76,7 @@ async function openAll(gens: Generator[], plans: FleetTarget[][], protocol: Prot
   const t0 = performance.now();
   const progress = setInterval(() => log(`  … ${gens.reduce((a, g) => a + g.opened, 0)} of ${total} open (${((performance.now() - t0) / 1000).toFixed(0)} s)`), 5000);
   try {
-    const results = await Promise.all(gens.map((g, i) => g.open(plans[i]!, protocol)));
+    const results = await Promise.all(gens.map((g, i) => g.open(plans[i]!, protocol, PORTS)));
     return { opened: results.reduce((a, r) => a + r.opened, 0), failed: results.reduce((a, r) => a + r.failed, 0), firstError: results.find((r) => r.firstError)?.firstError ?? null };
   } finally {
     clearInterval(progress);
@@ -142,16 +142,20 @@ async function phase(name: string, phaseNo: number, servers: FleetServer[], prot
   }
 }
 
+let PORTS: [number, number] = [32768, 60999];
+
 async function main(): Promise<void> {
   const n = opt.idle;
   const P = opt.processes;
   const perGen = Math.ceil(n / Math.ceil(n / opt.perGenerator));
   const range = portRange();
+  PORTS = [range.low, range.high];
   const ports = range.high - range.low + 1;
   log(`fleet: ${n} idle connections over ${P} processes of each kind (${Math.ceil(n / P)} each), ${perGen} per load generator; ephemeral ports ${range.low}–${range.high} (${ports} per source address, ${range.writable ? 'writable' : 'not writable'})`);
   if (perGen > ports - 1000) {
     if (!range.writable) throw new Error(`a load generator needs ${perGen} source ports and the range has ${ports}: lower --per-generator`);
     widenPortRange();
+    PORTS = [1024, 65535];
     log('  widened the ephemeral port range to 1024–65535');
   }
   const rows = new Rows();

@@ -27,9 +27,13 @@ export class LoadConnection {
     ws.on('message', (data) => this.message(data.toString()));
   }
 
-  /** `localAddress`: the source address to bind (any 127.x.y.z on Linux), for more source ports. */
-  static async open(url: string, protocol: Protocol, headers: Record<string, string> = {}, localAddress?: string): Promise<LoadConnection> {
-    const ws = new WebSocket(url, { perMessageDeflate: false, headers, ...(localAddress ? { localAddress } : {}) });
+  /**
+   * `localAddress`: the source address to bind (any 127.x.y.z on Linux), for more source ports;
+   * `localPort` a source port chosen by the caller (the kernel's own choice for a bound address
+   * searches the whole range and gets slow with tens of thousands of sockets).
+   */
+  static async open(url: string, protocol: Protocol, headers: Record<string, string> = {}, localAddress?: string, localPort?: number): Promise<LoadConnection> {
+    const ws = new WebSocket(url, { perMessageDeflate: false, headers, ...(localAddress ? { localAddress } : {}), ...(localPort ? { localPort } : {}) });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
