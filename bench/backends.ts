@@ -66,6 +66,32 @@ export function redisPid(): number | null {
   return processes().find((p) => p.cmdline.startsWith('redis-server'))?.pid ?? null;
 }
 
+/** CPU seconds of each process still there (for {@link cpuSince}). */
+export function cpuEach(pids: readonly number[]): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      m.set(pid, cpuSeconds(pid));
+    } catch {
+      // ended
+    }
+  }
+  return m;
+}
+
+/** CPU seconds used since `start` by the processes still there (one that ended meanwhile counts 0, not minus its past). */
+export function cpuSince(start: ReadonlyMap<number, number>): number {
+  let sum = 0;
+  for (const [pid, before] of start) {
+    try {
+      sum += Math.max(0, cpuSeconds(pid) - before);
+    } catch {
+      // ended
+    }
+  }
+  return sum;
+}
+
 /** CPU seconds of processes that may end meanwhile (an ended one counts 0). */
 export function cpuOf(pids: readonly number[]): number {
   let sum = 0;

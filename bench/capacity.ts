@@ -16,7 +16,7 @@ import { LoadConnection, latencySummary, login, trustSession, type Protocol } fr
 import { REDIS_URL, SharedStore, startBaselines, startServes, type FleetServer } from './fleet-procs.js';
 import { startShipped } from './shipped.js';
 import { cpuSeconds } from './proc.js';
-import { cpuOf, pgBackends, redisPid } from './backends.js';
+import { cpuEach, cpuOf, cpuSince, pgBackends, redisPid } from './backends.js';
 import { Rows } from './report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -64,18 +64,17 @@ async function throughput(targets: readonly Target[], protocol: Protocol, method
   const measureFrom = performance.now() + WARMUP_MS;
   const until = measureFrom + opt.durationMs;
   const pids = targets.map((t) => t.pid);
-  let start = { server: 0, pg: 0, redis: 0, commands: 0, pgPids: [] as number[] };
+  let start = { server: 0, pg: new Map<number, number>(), redis: 0, commands: 0 };
   const redisProcess = redisPid();
   const timer = setTimeout(() => {
     void (async () => {
-      const pgPids = pgBackends(pids);
-      start = { server: cpuOf(pids), pg: cpuOf(pgPids), redis: redisProcess && redis ? cpuSeconds(redisProcess) : 0, commands: redis ? await redisCommands(redis) : 0, pgPids };
+      start = { server: cpuOf(pids), pg: cpuEach(pgBackends(pids)), redis: redisProcess && redis ? cpuSeconds(redisProcess) : 0, commands: redis ? await redisCommands(redis) : 0 };
     })();
   }, WARMUP_MS);
   const counts = await Promise.all(conns.map((c) => c.run({ method, payloadJson: '"hello"' }, inFlight, measureFrom, until, latencies)));
   clearTimeout(timer);
   const server = cpuOf(pids) - start.server;
-  const pg = cpuOf(start.pgPids) - start.pg;
+  const pg = cpuSince(start.pg);
   const redisCpu = redisProcess && redis ? cpuSeconds(redisProcess) - start.redis : 0;
   const commands = redis ? (await redisCommands(redis)) - start.commands : 0;
   for (const c of conns) c.close();
@@ -85,11 +84,12 @@ async function throughput(targets: readonly Target[], protocol: Protocol, method
 }
 
 /** Logins as fast as the server takes them: `parallel` at a time, each on a connection of its own (the accounts rule allows 5 per connection per 10 s). */
-async function logins(target: Target, parallel: number): Promise<{ perSec: number; perCpuSec: number; p50: number; p99: number }> {
+async function logins(target: Target, parallel: number): Promise<{ perSec: number; perCpuSec: number; p50: number; p99: number; pgCpuPerLogin: number }> {
   const pool = await Promise.all(Array.from({ length: 300 }, () => LoadConnection.open(target.url, 'ddp')));
   let next = 0;
   const times: number[] = [];
   const cpu0 = cpuSeconds(target.pid);
+  const pg0 = cpuEach(pgBackends([target.pid]));
   const t0 = performance.now();
   const until = t0 + opt.durationMs;
   let done = 0;
@@ -104,9 +104,10 @@ async function logins(target: Target, parallel: number): Promise<{ perSec: numbe
   }));
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds(target.pid) - cpu0;
+  const pg = cpuSince(pg0);
   for (const c of pool) c.close();
   const s = latencySummary(times);
-  return { perSec: done / seconds, perCpuSec: done / Math.max(cpu, 0.01), p50: s.p50, p99: s.p99 };
+  return { perSec: done / seconds, perCpuSec: done / Math.max(cpu, 0.01), p50: s.p50, p99: s.p99, pgCpuPerLogin: done > 0 ? pg / done : 0 };
 }
 
 /** A raw subscriber of `stream-bench-fanout` (event `room`) that records when each event arrived. */
@@ -190,7 +191,9 @@ async function main(): Promise<void> {
     const one = await throughput([only!], 'ddp', 'echo.guarded', 50, 4, async (c) => {
       await login(c);
       await trustSession(c);
-    }, redis).finally(() => only!.stop());
+    }, redis);
+    log('PostgreSQL + Redis: logins on that process, 4 at a time…');
+    const pgLogins = await logins(only!, 4).finally(() => only!.stop());
     log('PostgreSQL + Redis: two serve processes, guarded calls C=25 × 4 on each…');
     const pair = await startServes(2, store, ['--expose-gc'], [], APP);
     try {
@@ -204,6 +207,8 @@ async function main(): Promise<void> {
       rows.add('capacity pg+redis', 'PostgreSQL CPU µs per guarded call (the servers\' backends): 2 processes (baseline: 1)', (one.pgCpu * 1e6) / one.calls, (two.pgCpu * 1e6) / two.calls, 'info', null);
       rows.add('capacity pg+redis', 'Redis CPU µs per guarded call (whole redis-server: upper bound): 2 processes (baseline: 1)', (one.redisCpu * 1e6) / one.calls, (two.redisCpu * 1e6) / two.calls, 'info', null);
       rows.add('capacity pg+redis', 'Redis commands per guarded call (whole redis-server: upper bound): 2 processes (baseline: 1)', one.redisCommands / one.calls, two.redisCommands / two.calls, 'info', null);
+      rows.add('capacity pg+redis', 'PostgreSQL CPU µs per password login (the server\'s backends; one process)', null, pgLogins.pgCpuPerLogin * 1e6, 'info', null);
+      rows.add('capacity pg+redis', 'logins per server CPU-s on PostgreSQL (one process)', null, pgLogins.perCpuSec, 'info', null);
       log(`stream fan-out: ${opt.subscribers} subscribers on each process, 20 events/s emitted on the first…`);
       const f = await fanout(pair[0]!, pair[1]!);
       rows.add('capacity pg+redis', `stream fan-out p50 ms to ${opt.subscribers} subscribers on the other process (baseline: on the emitting one)`, f.near.p50, f.far.p50, 'info', null);
