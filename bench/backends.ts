@@ -79,10 +79,16 @@ export function cpuEach(pids: readonly number[]): Map<number, number> {
   return m;
 }
 
-/** CPU seconds used since `start` by the processes still there (one that ended meanwhile counts 0, not minus its past). */
-export function cpuSince(start: ReadonlyMap<number, number>): number {
+/**
+ * CPU seconds used since `start` by the processes still there (one that ended meanwhile counts
+ * 0, not minus its past) and by `born`, those that started since (all of theirs: a pool opens a
+ * new connection, and PostgreSQL a new backend, after an idle one timed out).
+ */
+export function cpuSince(start: ReadonlyMap<number, number>, born: readonly number[] = []): number {
   let sum = 0;
-  for (const [pid, before] of start) {
+  const all = new Map(start);
+  for (const pid of born) if (!all.has(pid)) all.set(pid, 0);
+  for (const [pid, before] of all) {
     try {
       sum += Math.max(0, cpuSeconds(pid) - before);
     } catch {

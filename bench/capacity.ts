@@ -74,7 +74,7 @@ async function throughput(targets: readonly Target[], protocol: Protocol, method
   const counts = await Promise.all(conns.map((c) => c.run({ method, payloadJson: '"hello"' }, inFlight, measureFrom, until, latencies)));
   clearTimeout(timer);
   const server = cpuOf(pids) - start.server;
-  const pg = cpuSince(start.pg);
+  const pg = cpuSince(start.pg, pgBackends(pids));
   const redisCpu = redisProcess && redis ? cpuSeconds(redisProcess) - start.redis : 0;
   const commands = redis ? (await redisCommands(redis)) - start.commands : 0;
   for (const c of conns) c.close();
@@ -104,7 +104,7 @@ async function logins(target: Target, parallel: number): Promise<{ perSec: numbe
   }));
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds(target.pid) - cpu0;
-  const pg = cpuSince(pg0);
+  const pg = cpuSince(pg0, pgBackends([target.pid]));
   for (const c of pool) c.close();
   const s = latencySummary(times);
   return { perSec: done / seconds, perCpuSec: done / Math.max(cpu, 0.01), p50: s.p50, p99: s.p99, pgCpuPerLogin: done > 0 ? pg / done : 0 };
