@@ -3,12 +3,14 @@
  * processes (on the local PostgreSQL and Redis) hold every connection the load-generator
  * processes opened, and every figure lands in the JSON. No timing is asserted: the harness is.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 
 const FLEET = fileURLToPath(new URL('../../bench/fleet.js', import.meta.url));
 const CAPACITY = fileURLToPath(new URL('../../bench/capacity.js', import.meta.url));
+const RUN = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
 
 interface Row { scenario: string; metric: string; baseline: number | null; ddp: number; ok: boolean | null }
 
@@ -32,6 +34,15 @@ function runJson(script: string, args: string[]): Promise<{ code: number | null;
 
 describe('bench: fleet and capacity harness', function () {
   this.timeout(240_000);
+
+  it('npm run bench -- --idle beyond the descriptor limit exits 2 at once and names bench:fleet (it died with EMFILE after minutes)', function () {
+    const limit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? Infinity);
+    if (!(limit < 100_000)) this.skip();
+    const r = spawnSync(process.execPath, [RUN, '--idle', '100000'], { encoding: 'utf8', timeout: 10_000 });
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.contain(`needs more descriptors than this process has (${limit})`);
+    expect(r.stderr).to.contain('npm run bench:fleet -- --idle 100000');
+  });
 
   it('fleet: 3 serve processes and 3 raw ws servers hold 150 connections from 3 load generators for 2 s', async () => {
     const r = await runJson(FLEET, ['--idle', '150', '--processes', '3', '--per-generator', '50', '--hold', '2', '--probe-rate', '50']);
