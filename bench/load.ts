@@ -16,6 +16,8 @@ export interface CallOptions {
 
 /** One client connection with pipelined calls. */
 export class LoadConnection {
+  /** Server pings answered with a pong, over every DDP connection of this process. */
+  static pongs = 0;
   private nextId = 0;
   private readonly sentAt = new Map<string, number>();
   private onReply: ((latencyMs: number) => void) | null = null;
@@ -25,8 +27,13 @@ export class LoadConnection {
     ws.on('message', (data) => this.message(data.toString()));
   }
 
-  static async open(url: string, protocol: Protocol, headers: Record<string, string> = {}): Promise<LoadConnection> {
-    const ws = new WebSocket(url, { perMessageDeflate: false, headers });
+  /**
+   * `localAddress`: the source address to bind (any 127.x.y.z on Linux), for more source ports;
+   * `localPort` a source port chosen by the caller (the kernel's own choice for a bound address
+   * searches the whole range and gets slow with tens of thousands of sockets).
+   */
+  static async open(url: string, protocol: Protocol, headers: Record<string, string> = {}, localAddress?: string, localPort?: number): Promise<LoadConnection> {
+    const ws = new WebSocket(url, { perMessageDeflate: false, headers, ...(localAddress ? { localAddress } : {}), ...(localPort ? { localPort } : {}) });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -46,7 +53,10 @@ export class LoadConnection {
     const msg = JSON.parse(text) as Record<string, unknown>;
     if (this.protocol === 'ddp') {
       if (msg.msg === 'connected') this.waiters.get('connected')?.(msg);
-      if (msg.msg === 'ping') this.ws.send('{"msg":"pong"}');
+      if (msg.msg === 'ping') {
+        this.ws.send('{"msg":"pong"}');
+        LoadConnection.pongs++;
+      }
       if (msg.msg !== 'result') return;
     }
     const id = msg.id as string;

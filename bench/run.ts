@@ -5,6 +5,7 @@
  * `--help` lists the options (bench/options.ts).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +23,21 @@ if (parsed === 'help') {
 }
 if ('error' in parsed) {
   process.stderr.write(`bench: ${parsed.error}\n\n${HELP}\n`);
+  process.exit(2);
+}
+/** This process's descriptor limit (Node raises the soft limit to the hard one at start). */
+function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : Infinity;
+  } catch {
+    return Infinity;
+  }
+}
+// The idle scenarios open every connection from this one process: past its descriptor limit
+// they would die with EMFILE after minutes. Many connections are bench:fleet's job.
+if (parsed.idle > openFileLimit() - 1000) {
+  process.stderr.write(`bench: --idle ${parsed.idle} needs more descriptors than this process has (${openFileLimit()}); for that many connections run npm run bench:fleet -- --idle ${parsed.idle} (several server and load-generator processes)\n`);
   process.exit(2);
 }
 const DURATION_MS = parsed.durationMs;

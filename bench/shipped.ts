@@ -27,15 +27,17 @@ export interface ShippedServer {
 
 /**
  * Starts the server; `pin` runs it on core 0 through taskset like the other servers.
- * `nodeFlags` are added to node's (the bench's `--expose-gc`, a profile).
+ * `nodeFlags` are added to node's (the bench's `--expose-gc`, a profile); `args` to serve's
+ * (the fleet and capacity benches' `--db postgres://…`, `--redis …`) and `env` to its
+ * environment (their shared `DDP_GUARD_SECRET`).
  */
-export async function startShipped(pin: boolean, nodeFlags: readonly string[]): Promise<ShippedServer> {
+export async function startShipped(pin: boolean, nodeFlags: readonly string[], args: readonly string[] = [], extraEnv: Record<string, string> = {}, app = APP): Promise<ShippedServer> {
   const cwd = mkdtempSync(path.join(os.tmpdir(), 'ddp-guard-bench-shipped-'));
   const logFile = path.join(cwd, 'serve.log');
   const log = openSync(logFile, 'w');
-  const argv = [...nodeFlags, CLI, 'serve', '--port', '0', '--app', APP];
+  const argv = [...nodeFlags, CLI, 'serve', '--port', '0', '--app', app, ...args];
   // A developer's DDP_GUARD_* settings must not change the defaults measured.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DDP_GUARD_')));
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DDP_GUARD_'))), ...extraEnv };
   const child = pin
     ? spawn('taskset', ['-c', '0', process.execPath, ...argv], { cwd, env, stdio: ['ignore', 'pipe', log, 'ipc'] })
     : spawn(process.execPath, argv, { cwd, env, stdio: ['ignore', 'pipe', log, 'ipc'] });

@@ -1,0 +1,145 @@
+/**
+ * Processes of the fleet bench (bench/fleet.ts): the servers (raw `ws` baselines or
+ * `ddp-guard serve` on a shared PostgreSQL schema and Redis) and the load-generator processes
+ * (bench/fleet-gen.ts), each with its loopback source address.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { readyPort, rssBytes } from './proc.js';
+import { startShipped, type ShippedServer } from './shipped.js';
+import type { FleetTarget, FromGenerator, ToGenerator } from './fleet-gen.js';
+import type { Protocol } from './load.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface FleetServer { child: ChildProcess; pid: number; url: string; stop(): Promise<void> }
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  child.kill('SIGKILL');
+}
+
+/** `n` raw `ws` servers (bench/servers/baseline.ts), each its own process. */
+export async function startBaselines(n: number): Promise<FleetServer[]> {
+  return Promise.all(Array.from({ length: n }, async () => {
+    const child = spawn(process.execPath, ['--expose-gc', path.join(here, 'servers', 'baseline.js')], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    const port = await readyPort(child, 'baseline');
+    return { child, pid: child.pid!, url: `ws://127.0.0.1:${port}`, stop: () => stopChild(child) };
+  }));
+}
+
+/** A fresh PostgreSQL schema and server secret shared by the serve processes of one run. */
+export class SharedStore {
+  readonly schema = `ddpguard_bench_${randomBytes(5).toString('hex')}`;
+  readonly db = `${PG_URL}?schema=${this.schema}`;
+  readonly secret = randomBytes(32).toString('hex');
+
+  async drop(): Promise<void> {
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    try {
+      await admin.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`);
+    } finally {
+      await admin.end();
+    }
+  }
+}
+
+/**
+ * `n` `ddp-guard serve` processes with their defaults plus `--db <shared schema> --redis
+ * <url>`, the bench app (echo, echo.guarded, the `bench` user) and `extraArgs`. The first one
+ * starts alone (it migrates the schema and creates the user), the others together.
+ */
+export async function startServes(n: number, store: SharedStore, nodeFlags: readonly string[] = ['--expose-gc'], extraArgs: readonly string[] = [], app?: string): Promise<Array<FleetServer & ShippedServer>> {
+  const one = async (): Promise<FleetServer & ShippedServer> => {
+    const s = await startShipped(false, nodeFlags, ['--db', store.db, '--redis', REDIS_URL, ...extraArgs], { DDP_GUARD_SECRET: store.secret }, app);
+    return { ...s, stop: async () => { await stopChild(s.child); s.cleanUp(); } };
+  };
+  const first = await one();
+  const rest = await Promise.all(Array.from({ length: n - 1 }, one));
+  return [first, ...rest];
+}
+
+/** Full GC in each server (over IPC), then their RSS. */
+export async function gcRss(servers: readonly FleetServer[]): Promise<number[]> {
+  for (const s of servers) s.child.send('gc');
+  await new Promise((r) => setTimeout(r, 500 + 100 * servers.length));
+  return servers.map((s) => rssBytes(s.pid));
+}
+
+/** One load-generator process. */
+export class Generator {
+  private readonly child: ChildProcess;
+  private readonly waiting = new Map<string, (m: FromGenerator) => void>();
+  opened = 0;
+  failed = 0;
+
+  constructor(readonly localAddress: string) {
+    this.child = fork(path.join(here, 'fleet-gen.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (m: FromGenerator) => {
+      if (m.type === 'progress' || m.type === 'opened') {
+        this.opened = m.opened;
+        this.failed = m.failed;
+      }
+      const w = this.waiting.get(m.type);
+      if (w) {
+        this.waiting.delete(m.type);
+        w(m);
+      }
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  private ask<T extends FromGenerator['type']>(message: ToGenerator, answer: T): Promise<Extract<FromGenerator, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      this.waiting.set(answer, (m) => resolve(m as Extract<FromGenerator, { type: T }>));
+      this.child.once('exit', (code) => reject(new Error(`load generator ${this.localAddress} exited (${code})`)));
+      this.child.send(message);
+    });
+  }
+
+  open(targets: FleetTarget[], protocol: Protocol, ports: [number, number], batch = 100): Promise<Extract<FromGenerator, { type: 'opened' }>> {
+    return this.ask({ type: 'open', targets, protocol, localAddress: this.localAddress, batch, ports }, 'opened');
+  }
+
+  count(): Promise<Extract<FromGenerator, { type: 'count' }>> {
+    return this.ask({ type: 'count' }, 'count');
+  }
+
+  async close(): Promise<void> {
+    await Promise.race([this.ask({ type: 'close' }, 'closed'), new Promise((r) => setTimeout(r, 10_000))]).catch(() => {});
+    await stopChild(this.child);
+  }
+}
+
+/** The ephemeral port range, and whether this process may write it (root outside a container). */
+export function portRange(): { low: number; high: number; writable: boolean } {
+  const file = '/proc/sys/net/ipv4/ip_local_port_range';
+  const text = readFileSync(file, 'utf8');
+  const [low, high] = text.trim().split(/\s+/).map(Number) as [number, number];
+  let writable = false;
+  try {
+    writeFileSync(file, `${low} ${high}`); // the same values: only a test of the permission
+    writable = true;
+  } catch {
+    writable = false;
+  }
+  return { low, high, writable };
+}
+
+/** Raises the range to 1024–65535 (only called when one source address needs more ports and it is writable). */
+export function widenPortRange(): void {
+  writeFileSync('/proc/sys/net/ipv4/ip_local_port_range', '1024 65535');
+}

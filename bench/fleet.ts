@@ -1,0 +1,201 @@
+/**
+ * `npm run bench:fleet`: idle connections held by several server processes at once, the way one
+ * machine holds 100 000: `ddp-guard serve` processes (its defaults, heartbeats included, plus a
+ * shared PostgreSQL schema and Redis) against as many raw `ws` servers holding the same number
+ * in the same run. The sockets come from load-generator processes (bench/fleet-gen.ts), each
+ * with its own loopback source address and fewer sockets than a process's descriptor limit.
+ * Reports the connections held after `--hold` seconds, each side's RSS growth per connection,
+ * and the p99 of plain calls on one more connection while they are held against none.
+ * `--help` lists the options.
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { LoadConnection, latencySummary } from './load.js';
+import { cpuOf } from './backends.js';
+import { Generator, SharedStore, gcRss, portRange, startBaselines, startServes, widenPortRange, type FleetServer } from './fleet-procs.js';
+import { Rows } from './report.js';
+import type { Protocol } from './load.js';
+import type { FleetTarget } from './fleet-gen.js';
+
+export const FLEET_HELP = `Usage: node dist/bench/fleet.js [options]   (npm run bench:fleet -- [options])
+
+  --idle <n>          connections in all (default 100000)
+  --processes <n>     server processes of each kind (default: 6 for 100 000, at least 5, < 18 000 each)
+  --per-generator <n> sockets per load-generator process (default 16000; < ulimit -Hn)
+  --hold <s>          how long they are held with heartbeats at serve's defaults (default 60)
+  --probe-rate <n>    plain calls per second on the extra connection (default 100)
+  --json              print every figure as JSON on stdout
+  -h, --help          this text`;
+
+interface FleetOptions { idle: number; processes: number; perGenerator: number; holdMs: number; probeRate: number; json: boolean }
+
+function parse(args: readonly string[]): FleetOptions | string {
+  const o: FleetOptions = { idle: 100_000, processes: 0, perGenerator: 16_000, holdMs: 60_000, probeRate: 100, json: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const num = (): number => Number(args[++i]);
+    if (a === '-h' || a === '--help') return FLEET_HELP;
+    else if (a === '--json') o.json = true;
+    else if (a === '--idle') o.idle = num();
+    else if (a === '--processes') o.processes = num();
+    else if (a === '--per-generator') o.perGenerator = num();
+    else if (a === '--hold') o.holdMs = num() * 1000;
+    else if (a === '--probe-rate') o.probeRate = num();
+    else return `unknown option '${a}'\n\n${FLEET_HELP}`;
+  }
+  if (o.processes === 0) o.processes = Math.max(5, Math.ceil(o.idle / 18_000));
+  for (const [k, v] of Object.entries(o)) if (typeof v === 'number' && !(Number.isInteger(v) && v > 0)) return `--${k} takes a whole number above 0`;
+  return o;
+}
+
+const parsed = parse(process.argv.slice(2));
+if (typeof parsed === 'string') {
+  process.stdout.write(`${parsed}\n`);
+  process.exit(parsed === FLEET_HELP ? 0 : 2);
+}
+const opt = parsed;
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Which generator opens how many connections to which server: connection k goes to server k mod P. */
+function plan(urls: readonly string[], n: number, generators: number): FleetTarget[][] {
+  const perGen = Math.ceil(n / generators);
+  return Array.from({ length: generators }, (_, g) => {
+    const counts = new Array<number>(urls.length).fill(0);
+    for (let k = g * perGen; k < Math.min(n, (g + 1) * perGen); k++) counts[k % urls.length]!++;
+    return urls.map((url, s) => ({ url, count: counts[s]! }));
+  });
+}
+
+/** Halves of a plan, so RSS can be read in the middle. */
+const half = (targets: FleetTarget[], first: boolean): FleetTarget[] => targets.map((t) => ({ url: t.url, count: first ? Math.floor(t.count / 2) : t.count - Math.floor(t.count / 2) }));
+
+async function openAll(gens: Generator[], plans: FleetTarget[][], protocol: Protocol, total: number): Promise<{ opened: number; failed: number; firstError: string | null }> {
+  const t0 = performance.now();
+  const progress = setInterval(() => log(`  … ${gens.reduce((a, g) => a + g.opened, 0)} of ${total} open (${((performance.now() - t0) / 1000).toFixed(0)} s)`), 5000);
+  try {
+    const results = await Promise.all(gens.map((g, i) => g.open(plans[i]!, protocol, PORTS)));
+    return { opened: results.reduce((a, r) => a + r.opened, 0), failed: results.reduce((a, r) => a + r.failed, 0), firstError: results.find((r) => r.firstError)?.firstError ?? null };
+  } finally {
+    clearInterval(progress);
+  }
+}
+
+interface PhaseResult { kernelPerConn: number; holdCpu: number; perConn: number; perConnSecondHalf: number; perConnHeld: number; opened: number; failed: number; held: number; pongs: number; openSeconds: number; firstError: string | null; quiet?: ReturnType<typeof latencySummary>; busy?: ReturnType<typeof latencySummary> }
+
+/** Kernel memory for sockets, machine-wide: slab (socket, inode, dentry objects…) plus the pages TCP buffers hold. */
+function kernelBytes(): number {
+  const slab = /^Slab:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+  const tcp = /^TCP: .* mem (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'utf8'));
+  return (slab ? Number(slab[1]) * 1024 : 0) + (tcp ? Number(tcp[1]) * 4096 : 0);
+}
+
+/** Plain `echo` calls on one extra DDP connection, open loop at `--probe-rate`, for `ms`. */
+async function probe(url: string, ms: number): Promise<ReturnType<typeof latencySummary>> {
+  const conn = await LoadConnection.open(url, 'ddp');
+  const latencies: number[] = [];
+  const from = performance.now() + 1000;
+  await conn.runPaced({ method: 'echo', payloadJson: '"hello"' }, 1000 / opt.probeRate, from, from + ms, latencies);
+  conn.close();
+  return latencySummary(latencies);
+}
+
+/** Source addresses 127.R.<phase>.2… with R random per run: a new address per phase keeps ports left in TIME_WAIT out of the way. */
+const RUN_OCTET = 1 + Math.floor(Math.random() * 250);
+
+async function phase(name: string, phaseNo: number, servers: FleetServer[], protocol: Protocol): Promise<PhaseResult> {
+  const n = opt.idle;
+  const generators = Math.ceil(n / opt.perGenerator);
+  const plans = plan(servers.map((s) => s.url), n, generators);
+  const gens = plans.map((_, g) => new Generator(`127.${RUN_OCTET}.${phaseNo}.${g + 2}`));
+  try {
+    const quiet = protocol === 'ddp' ? await probe(servers[0]!.url, 10_000) : undefined;
+    const start = await gcRss(servers);
+    const kernelStart = kernelBytes();
+    const t0 = performance.now();
+    log(`${name}: opening ${n} connections to ${servers.length} processes from ${generators} load generators (${gens.map((g) => g.localAddress).join(', ')})…`);
+    const a = await openAll(gens, plans.map((p) => half(p, true)), protocol, n);
+    const middle = await gcRss(servers);
+    const b = await openAll(gens, plans.map((p) => half(p, false)), protocol, n);
+    const openSeconds = (performance.now() - t0) / 1000;
+    const end = await gcRss(servers);
+    const kernelPerConn = (kernelBytes() - kernelStart) / n;
+    const opened = b.opened; // each generator counts its open connections from its start
+    log(`${name}: ${opened} open in ${openSeconds.toFixed(0)} s (${a.failed + b.failed} failed${a.firstError ?? b.firstError ? `: ${a.firstError ?? b.firstError}` : ''}); holding ${opt.holdMs / 1000} s…`);
+    const pongsBefore = (await Promise.all(gens.map((g) => g.count()))).reduce((x, c) => x + c.pongs, 0);
+    const cpuBefore = cpuOf(servers.map((s) => s.pid));
+    const holdStart = performance.now();
+    const busy = protocol === 'ddp' ? await probe(servers[0]!.url, opt.holdMs - 1000) : (await sleep(opt.holdMs), undefined);
+    const counts = await Promise.all(gens.map((g) => g.count()));
+    const holdCpu = (cpuOf(servers.map((s) => s.pid)) - cpuBefore) / ((performance.now() - holdStart) / 1000);
+    const held = counts.reduce((x, c) => x + c.open, 0);
+    const pongs = counts.reduce((x, c) => x + c.pongs, 0) - pongsBefore;
+    const after = await gcRss(servers);
+    const sum = (xs: number[]): number => xs.reduce((x, y) => x + y, 0);
+    log(`${name}: ${held} of ${n} still open after ${opt.holdMs / 1000} s, ${pongs} heartbeat pongs sent; RSS ${(sum(start) / 2 ** 20).toFixed(0)} → ${(sum(end) / 2 ** 20).toFixed(0)} → ${(sum(after) / 2 ** 20).toFixed(0)} MiB`);
+    const secondHalf = n - Math.floor(n / 2);
+    return { kernelPerConn, holdCpu, perConn: (sum(end) - sum(start)) / n, perConnSecondHalf: (sum(end) - sum(middle)) / secondHalf, perConnHeld: (sum(after) - sum(start)) / n, opened, failed: a.failed + b.failed, held, pongs, openSeconds, firstError: a.firstError ?? b.firstError, quiet, busy };
+  } finally {
+    await Promise.all(gens.map((g) => g.close()));
+  }
+}
+
+let PORTS: [number, number] = [32768, 60999];
+
+async function main(): Promise<void> {
+  const n = opt.idle;
+  const P = opt.processes;
+  const perGen = Math.ceil(n / Math.ceil(n / opt.perGenerator));
+  const range = portRange();
+  PORTS = [range.low, range.high];
+  const ports = range.high - range.low + 1;
+  log(`fleet: ${n} idle connections over ${P} processes of each kind (${Math.ceil(n / P)} each), ${perGen} per load generator; ephemeral ports ${range.low}–${range.high} (${ports} per source address, ${range.writable ? 'writable' : 'not writable'})`);
+  if (perGen > ports - 1000) {
+    if (!range.writable) throw new Error(`a load generator needs ${perGen} source ports and the range has ${ports}: lower --per-generator`);
+    widenPortRange();
+    PORTS = [1024, 65535];
+    log('  widened the ephemeral port range to 1024–65535');
+  }
+  const rows = new Rows();
+  const scenario = `fleet ${n} on ${P}`;
+  const baselines = await startBaselines(P);
+  let base: PhaseResult;
+  try {
+    base = await phase('raw ws', 1, baselines, 'baseline');
+  } finally {
+    await Promise.all(baselines.map((s) => s.stop()));
+  }
+  const store = new SharedStore();
+  const serves = await startServes(P, store);
+  let ddp: PhaseResult;
+  try {
+    ddp = await phase('ddp-guard serve', 2, serves, 'ddp');
+  } finally {
+    await Promise.all(serves.map((s) => s.stop()));
+    await store.drop().catch((err: unknown) => log(`could not drop schema ${store.schema}: ${String(err)}`));
+  }
+  rows.check(scenario, `connections held ${opt.holdMs / 1000} s by ${P} serve processes (of ${n})`, ddp.held, `= ${n}`, ddp.held === n);
+  rows.check(scenario, `raw ws: connections held (of ${n})`, base.held, `= ${n}`, base.held === n);
+  rows.add(scenario, `RSS bytes per connection, ${n} held after the handshake (from none)`, base.perConn, ddp.perConn, '≤ 1.20', (r) => base.perConn > 0 && r <= 1.2);
+  rows.add(scenario, '… second half only', base.perConnSecondHalf, ddp.perConnSecondHalf, 'info', null);
+  rows.add(scenario, `… after ${opt.holdMs / 1000} s of heartbeats`, base.perConnHeld, ddp.perConnHeld, 'info', null);
+  rows.add(scenario, `plain call p99 ms on one more connection while ${n} held (vs none)`, ddp.quiet!.p99, ddp.busy!.p99, '≤ 2.00', (r) => r <= 2);
+  rows.add(scenario, 'plain call p50 ms (vs none)', ddp.quiet!.p50, ddp.busy!.p50, 'info', null);
+  rows.check(scenario, `heartbeat pongs per connection during the hold (serve pings after 15 s idle)`, ddp.pongs / Math.max(1, ddp.held), opt.holdMs >= 30_000 ? '≥ 1' : 'info', opt.holdMs < 30_000 || ddp.pongs >= ddp.held);
+  rows.add(scenario, 'server cores busy while they are held (all processes; ddp-guard includes the probe calls)', base.holdCpu, ddp.holdCpu, 'info', null);
+  rows.add(scenario, 'kernel bytes per connection (slab + TCP buffer pages, machine-wide: both ends of a loopback connection, and other processes)', base.kernelPerConn, ddp.kernelPerConn, 'info', null);
+  rows.add(scenario, 'seconds to open them all', base.openSeconds, ddp.openSeconds, 'info', null);
+  rows.check(scenario, 'connections per GiB of server RSS (after the handshake)', 2 ** 30 / ddp.perConn, 'info', true);
+  if (opt.json) {
+    process.stdout.write(`${JSON.stringify({ idle: n, processes: P, perGenerator: perGen, holdMs: opt.holdMs, portRange: range, baseline: base, ddp, rows: rows.list }, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(rows.table());
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:fleet failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});
