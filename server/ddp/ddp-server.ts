@@ -4,8 +4,9 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { availableParallelism } from 'node:os';
 import { POSTGRES_DEFAULTS } from '../storage/postgres/connection.js';
+import { isPostgresSpec } from '../storage/open.js';
+import { passwordPoolSize } from '../security/password-hasher.js';
 import { CLOSE_CODES } from '../../protocol/constants.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from '../services/options.js';
 import { createJsonLogger, errorFields, type Logger } from '../runtime/logger.js';
@@ -95,9 +96,9 @@ export class DdpServer implements ServerCore<Session> {
     this.httpServer = createHttpServer((req, res) => this.http.handle(req, res));
     this.httpServer.on('clientError', (_err, socket) => socket.destroy());
     this.descriptorGuard = new DescriptorGuard(this.httpServer, this.logger, {
-      // As the hasher sizes its pool (services/services.ts), and the PostgreSQL store's default pool.
-      passwordWorkers: this.options.passwordWorkers > 0 ? this.options.passwordWorkers : Math.max(1, availableParallelism() - 1),
-      databaseConnections: /^postgres(ql)?:\/\//i.test(this.options.db) ? POSTGRES_DEFAULTS.poolSize : 0,
+      // The hasher's pool as services/services.ts sizes it, and the PostgreSQL store's default pool.
+      passwordWorkers: passwordPoolSize(this.options.passwordWorkers),
+      databaseConnections: isPostgresSpec(this.options.db) ? POSTGRES_DEFAULTS.poolSize : 0,
       redis: this.options.redisUrl !== null,
     });
     this.transport = new WebSocketTransport(this.options, (socket) => {

@@ -101,10 +101,15 @@ interface Slot {
   startedAt: number;
 }
 
+/** The pool size a `size` option gives: itself when positive, else one per core but one, at least one. */
+export function passwordPoolSize(size?: number): number {
+  return size !== undefined && size > 0 ? size : Math.max(1, os.availableParallelism() - 1);
+}
+
 /** Starts a hasher; workers are spawned on first use, up to `size`. */
 export function createPasswordHasher(options: PasswordHasherOptions = {}): PasswordHasher {
   const cost = options.cost ?? 10;
-  const size = options.size ?? Math.max(1, os.availableParallelism() - 1);
+  const size = options.size ?? passwordPoolSize();
   const maxQueue = options.maxQueue ?? 1000;
   const maxWaitMs = options.maxWaitMs ?? null;
   if (!Number.isInteger(cost) || cost < 4 || cost > 31) {

@@ -12,7 +12,7 @@ import { openStore } from '../storage/open.js';
 import type { Mailer } from '../mail/mailer.js';
 import { createSmtpMailer } from '../mail/smtp-mailer.js';
 import { createOutboxMailer } from '../mail/outbox-mailer.js';
-import { createPasswordHasher, type PasswordHasher } from '../security/password-hasher.js';
+import { createPasswordHasher, passwordPoolSize, type PasswordHasher } from '../security/password-hasher.js';
 import { KEY_PURPOSES, loadOrCreateServerSecret, type ServerSecret } from '../security/server-secret.js';
 import { SecretBox } from '../security/crypto.js';
 import { UserEvents } from './user-events.js';
@@ -90,7 +90,7 @@ export class ServiceContainer {
     if (this.overrides.decorateMailer) mailer = this.overrides.decorateMailer(mailer);
     const hasher = createPasswordHasher({
       cost: options.bcryptCost,
-      ...(options.passwordWorkers > 0 ? { size: options.passwordWorkers } : {}),
+      size: passwordPoolSize(options.passwordWorkers),
       maxQueue: options.passwordQueueMax,
       maxWaitMs: options.passwordQueueMs,
     });

@@ -25,11 +25,16 @@ export interface OpenStoreOptions {
  *
  * @param spec the store spec
  */
+/** The spec names a PostgreSQL database (`postgres://…` or `postgresql://…`). */
+export function isPostgresSpec(spec: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(spec.trim());
+}
+
 export async function openStore(spec: string, options: OpenStoreOptions = {}): Promise<Store> {
   const trimmed = spec.trim();
   if (trimmed === '') throw new Error('The store spec is empty: give a file path, ":memory:" or "memory"');
   if (trimmed === 'memory') return createMemoryStore();
-  if (/^postgres(ql)?:\/\//i.test(trimmed)) {
+  if (isPostgresSpec(trimmed)) {
     const { url, schema } = splitSchemaParam(trimmed);
     const postgres = { ...options.postgres, url };
     return createPostgresStore(schema === null ? postgres : { ...postgres, schema });
