@@ -21,7 +21,7 @@ import { Observability } from './observability/index.js';
 import { StreamRegistry, type Stream, type StreamOptions } from './streams/index.js';
 import { multiProcessLink } from './multi-process/index.js';
 import { installAccountPage } from './web/account-page.js';
-import { CallMemory } from './calls/call-memory.js';
+import { CallMemory, type OutcomeStore } from './calls/call-memory.js';
 
 /** How often expired login tokens, one-time codes and WebAuthn challenges are deleted (Meteor sweeps hourly too). */
 const SWEEP_INTERVAL_MS = 3600_000;
@@ -98,7 +98,11 @@ export class GuardServer extends DdpServer {
 
     if (this.options.callResultWindowMs > 0) {
       const { callResultWindowMs: windowMs, callResultWaitMs: waitMs } = this.options;
-      this.dispatcher.rememberCalls(new CallMemory(async () => (await services.get()).store.callResults, this.clock, { windowMs, waitMs }, () => this.logger));
+      const outcomes = async (): Promise<OutcomeStore> => {
+        const { store, callResultBox } = await services.get();
+        return { results: store.callResults, box: callResultBox };
+      };
+      this.dispatcher.rememberCalls(new CallMemory(outcomes, this.clock, { windowMs, waitMs }, () => this.logger));
     }
     this.addHook(twoFactorHook(services, guard, () => this.#readyGuard));
     installAccountMethods(this, services, guard, TwoFactorGuard, revocations);

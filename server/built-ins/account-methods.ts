@@ -64,6 +64,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
   const svc = (): Promise<Services> => container.get();
   server.methods({
     login: {
+      secretResult: true,
       // One argument, whose shape `login()` checks (it differs per kind of login).
       params: [Match.Any],
       async handler(request: unknown) {
@@ -84,6 +85,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
     },
 
     getNewToken: {
+      secretResult: true,
       requireUser: true,
       params: [],
       async handler() {
@@ -128,6 +130,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
     },
 
     createUser: {
+      secretResult: true,
       params: [{ username: Match.Text(64, 1), email: Match.Optional(Match.Text(254, 3)), password: PASSWORD, profile: Match.Optional(Object) }],
       async handler(options: { username: string; email?: string; password: string | { digest: string }; profile?: Record<string, unknown> }) {
         const services = await svc();
@@ -170,6 +173,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
     },
 
     verifyEmail: {
+      secretResult: true,
       params: [TOKEN],
       async handler(token: string) {
         const services = await svc();
@@ -228,6 +232,7 @@ export function installAccountMethods(server: DdpServer, container: ServiceConta
     },
 
     resetPassword: {
+      secretResult: true,
       params: [TOKEN, PASSWORD],
       async handler(token: string, newPassword: unknown) {
         const services = await svc();

@@ -41,6 +41,7 @@ export function installPasskeyMethods(server: DdpServer, container: ServiceConta
 
   server.methods({
     '2fa:passkey:registrationOptions': {
+      secretResult: true,
       requireUser: true,
       params: [],
       async handler() {
@@ -124,6 +125,7 @@ export function installPasskeyMethods(server: DdpServer, container: ServiceConta
     },
 
     'passkey:loginOptions': {
+      secretResult: true,
       params: [],
       async handler() {
         const services = await svc();

@@ -42,6 +42,7 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
 
   server.methods({
     'personalAccessTokens:generateToken': {
+      secretResult: true,
       requireUser: true,
       twoFactor: TOKEN_CHANGE,
       params: [{ tokenName: NAME, bypassTwoFactor: Match.Optional(Boolean) }],
@@ -65,6 +66,7 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
     },
 
     'personalAccessTokens:regenerateToken': {
+      secretResult: true,
       requireUser: true,
       twoFactor: TOKEN_CHANGE,
       params: [{ tokenName: NAME }],

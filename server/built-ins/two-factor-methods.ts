@@ -58,6 +58,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
 
   server.methods({
     '2fa:enable': {
+      secretResult: true,
       requireUser: true,
       twoFactor: FACTOR_CHANGE,
       params: [],
@@ -77,6 +78,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
     },
 
     '2fa:validateTempToken': {
+      secretResult: true,
       requireUser: true,
       params: [CODE],
       async handler(code: string) {
@@ -130,6 +132,7 @@ export function installTwoFactorMethods(server: DdpServer, container: ServiceCon
     },
 
     '2fa:regenerateCodes': {
+      secretResult: true,
       requireUser: true,
       params: [CODE],
       async handler(code: string) {

@@ -4,6 +4,10 @@
  * and a user is kept in the store (every process sees it) for `callResultWindowMs`: a call that
  * arrives again with the same user and seed is answered with the first outcome, or waits for it
  * while the first attempt still runs (in this process or another).
+ *
+ * Outcomes are sealed (AES-256-GCM, bound to the user and seed) before they are stored: a
+ * copy of the database does not show what the calls returned. Methods whose result is a
+ * credential (`secretResult`) are not remembered at all — the dispatcher does not come here.
  */
 import { decode, encode } from '../../protocol/ejson.js';
 import { DdpError, catalogueError, isWireError, type WireError } from '../../protocol/errors.js';
@@ -33,7 +37,19 @@ export interface RememberedCall {
   userIdNow(): string | null;
 }
 
-/** What is stored: the result, or the client-safe error, as EJSON text. */
+/** Seals outcome text at rest; `SecretBox` is one. `open` throws when the text was not sealed for `context`. */
+export interface OutcomeSealer {
+  seal(plaintext: string, context: string): string;
+  open(sealed: string, context: string): string;
+}
+
+/** Where outcomes are kept, and how they are sealed. */
+export interface OutcomeStore {
+  readonly results: CallResultStore;
+  readonly box: OutcomeSealer;
+}
+
+/** What is sealed and stored: the result, or the client-safe error, as EJSON text. */
 type Outcome = { result: unknown } | { error: WireError };
 
 const FIRST_POLL_MS = 10;
@@ -41,8 +57,17 @@ const MAX_POLL_MS = 200;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function replay(text: string): unknown {
-  const outcome = decode(text) as Outcome;
+const contextOf = (call: RememberedCall): string => `${call.userId}\u0000${call.seed}`;
+
+function replay(outcomes: OutcomeStore, call: RememberedCall, sealed: string, logger: Logger): unknown {
+  let outcome: Outcome;
+  try {
+    outcome = decode(outcomes.box.open(sealed, contextOf(call))) as Outcome;
+  } catch (err) {
+    // Sealed with another server secret, or altered: the first outcome cannot be told.
+    logger.warn({ ...errorFields(err), userId: call.userId }, 'a remembered call outcome could not be opened');
+    throw catalogueError('callOutcomeUnknown');
+  }
   if ('error' in outcome && isWireError(outcome.error)) throw DdpError.fromWire(outcome.error);
   return (outcome as { result: unknown }).result;
 }
@@ -52,7 +77,7 @@ export class CallMemory {
   private readonly running = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly store: () => CallResultStore | Promise<CallResultStore>,
+    private readonly outcomes: () => OutcomeStore | Promise<OutcomeStore>,
     private readonly clock: Clock,
     private readonly options: CallMemoryOptions,
     private readonly logger: () => Logger,
@@ -60,23 +85,25 @@ export class CallMemory {
 
   /** Runs the call once per user and seed within the window; see the module comment. */
   async run(call: RememberedCall): Promise<unknown> {
-    const store = await this.store();
+    const outcomes = await this.outcomes();
+    const store = outcomes.results;
     // Waiting is measured on the real clock: a test's frozen clock must not make it endless.
     const deadline = performance.now() + this.options.waitMs;
     for (;;) {
       const now = this.clock.now();
       const claim = await store.claim(call.userId, call.seed, new Date(now), new Date(now + this.options.windowMs));
-      if (claim.state === 'claimed') return this.runClaimed(store, call);
-      if (claim.state === 'done') return replay(claim.outcome);
+      if (claim.state === 'claimed') return this.runClaimed(outcomes, call);
+      if (claim.state === 'done') return replay(outcomes, call, claim.outcome, this.logger());
       const found = await this.waitFor(store, call, deadline);
       if (found === 'released') continue;
-      if (found !== 'timeout') return replay(found);
+      if (found !== 'timeout') return replay(outcomes, call, found, this.logger());
       throw catalogueError('callOutcomeUnknown');
     }
   }
 
-  private async runClaimed(store: CallResultStore, call: RememberedCall): Promise<unknown> {
-    const key = `${call.userId}\u0000${call.seed}`;
+  private async runClaimed(outcomes: OutcomeStore, call: RememberedCall): Promise<unknown> {
+    const store = outcomes.results;
+    const key = contextOf(call);
     let ended!: () => void;
     this.running.set(key, new Promise<void>((resolve) => (ended = resolve)));
     try {
@@ -98,7 +125,7 @@ export class CallMemory {
         // A 503 wrote nothing and may be tried again; a login or logout belongs to its connection.
         await this.release(store, call);
       } else {
-        await this.complete(store, call, outcome);
+        await this.complete(outcomes, call, outcome);
       }
       if (failure) throw failure.err;
       return (outcome as { result: unknown }).result;
@@ -110,7 +137,7 @@ export class CallMemory {
 
   /** Waits for the first attempt's outcome text, or `released` (claim again), or `timeout`. */
   private async waitFor(store: CallResultStore, call: RememberedCall, deadline: number): Promise<string | 'released' | 'timeout'> {
-    const key = `${call.userId}\u0000${call.seed}`;
+    const key = contextOf(call);
     let pause = FIRST_POLL_MS;
     for (;;) {
       const left = deadline - performance.now();
@@ -125,10 +152,11 @@ export class CallMemory {
     }
   }
 
-  private async complete(store: CallResultStore, call: RememberedCall, outcome: Outcome): Promise<void> {
+  private async complete(outcomes: OutcomeStore, call: RememberedCall, outcome: Outcome): Promise<void> {
+    const store = outcomes.results;
     let text: string;
     try {
-      text = encode(outcome);
+      text = outcomes.box.seal(encode(outcome), contextOf(call));
     } catch {
       // EJSON cannot carry this result (the reply fails the same way): nothing to replay.
       await this.release(store, call);

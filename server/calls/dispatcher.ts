@@ -139,7 +139,8 @@ export class Dispatcher {
 
   /**
    * Remember the outcomes of calls with a `randomSeed` and a user, so a re-sent call runs once
-   * (see `call-memory.ts`). Nested calls and anonymous callers run as before.
+   * (see `call-memory.ts`). Nested calls, anonymous callers and methods whose result is a
+   * credential (`secretResult`) run as before.
    */
   rememberCalls(memory: CallMemory): void {
     this.memory = memory;
@@ -230,7 +231,7 @@ export class Dispatcher {
       randomSeed: request.randomSeed,
     };
     const userId = request.caller.userId;
-    if (this.memory !== null && request.randomSeed !== undefined && userId !== null && request.nested !== true) {
+    if (this.memory !== null && request.randomSeed !== undefined && userId !== null && request.nested !== true && definition.options.secretResult !== true) {
       return this.memory.run({
         userId,
         seed: request.randomSeed,

@@ -57,6 +57,11 @@ export interface MethodOptions {
   params?: readonly Pattern[];
   /** A rate-limit rule for this method alone. */
   rateLimit?: RateLimitSpec;
+  /**
+   * The result carries a credential (a login token, a TOTP secret, backup codes): it is never
+   * kept to answer a re-sent call, so a call sent again after a reconnect runs again.
+   */
+  secretResult?: boolean;
 }
 
 export interface MethodSpec extends MethodOptions {

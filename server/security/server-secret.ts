@@ -17,6 +17,8 @@ export const KEY_PURPOSES = Object.freeze({
   totpSecret: 'ddp-guard/totp-secret/v1',
   /** HMAC key for stored email and backup code hashes. */
   codeHash: 'ddp-guard/code-hash/v1',
+  /** AES-256-GCM key for remembered call outcomes at rest (`server/calls/call-memory.ts`). */
+  callResult: 'ddp-guard/call-result/v1',
 });
 
 /** Where the secret came from. */

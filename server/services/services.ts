@@ -27,6 +27,8 @@ export interface Services {
   readonly secret: ServerSecret;
   /** Encrypts TOTP secrets at rest. */
   readonly totpBox: SecretBox;
+  /** Encrypts remembered call outcomes at rest. */
+  readonly callResultBox: SecretBox;
   /** HMAC key of stored email and backup code hashes. */
   readonly codeKey: Buffer;
   /** HMAC key of trusted-client fingerprints. */
@@ -98,6 +100,7 @@ export class ServiceContainer {
     return {
       options, logger, clock, store, mailer, hasher, secret,
       totpBox: new SecretBox(secret.deriveKey(KEY_PURPOSES.totpSecret)),
+      callResultBox: new SecretBox(secret.deriveKey(KEY_PURPOSES.callResult)),
       codeKey: secret.deriveKey(KEY_PURPOSES.codeHash),
       trustKey: secret.deriveKey(KEY_PURPOSES.trustedClient),
       userEvents: this.overrides.userEvents ?? new UserEvents(),

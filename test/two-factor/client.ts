@@ -95,6 +95,15 @@ export class TestClient {
 
   /** Call a method; resolves with the `result` message whether it succeeded or failed. */
   call(method: string, ...params: unknown[]): Promise<Outcome> {
+    return this.callWith({}, method, params);
+  }
+
+  /** {@link call} with a `randomSeed` (the key by which a re-sent call is recognised). */
+  callSeeded(randomSeed: string, method: string, ...params: unknown[]): Promise<Outcome> {
+    return this.callWith({ randomSeed }, method, params);
+  }
+
+  private callWith(extra: Msg, method: string, params: unknown[]): Promise<Outcome> {
     const id = `m${++nextId}`;
     return new Promise((resolve, reject) => {
       if (this.isClosed) return reject(new Error(`call ${method}: socket closed`));
@@ -102,7 +111,7 @@ export class TestClient {
       void this.closed.then(() => {
         if (this.pending.delete(id)) reject(new Error(`call ${method}: socket closed before the result`));
       });
-      this.send({ msg: 'method', method, params, id });
+      this.send({ msg: 'method', method, params, id, ...extra });
     });
   }
 
