@@ -24,6 +24,9 @@ export { HealthChecks, type Readiness, type HealthOptions } from './health.js';
 export { methodLogObserver, connectionLogger } from './logs.js';
 export { SecurityLog, SECURITY_LOG_WINDOW_MS, securityEventOf, type SecurityEventKind, type SecurityLogOptions } from './security-log.js';
 
+/** Connections the separate metrics listener holds at once; more are closed on arrival. */
+export const METRICS_MAX_CONNECTIONS = 16;
+
 export class Observability {
   /** The metrics (`null` with `metrics: false`); register application metrics on `metrics.registry`. */
   readonly metrics: Metrics | null;
@@ -122,6 +125,9 @@ export class Observability {
     const router = new HttpRouter((err, req) => logger.error({ url: req.url, ...errorFields(err) }, 'metrics handler failed'), false);
     this.addRoutes(router, true);
     const listener = createHttpServer((req, res) => router.handle(req, res));
+    // Scrapers and health probes need a few connections; a flood of them must not spend the
+    // descriptors the DDP port and the store need (they come out of BASE_RESERVE).
+    listener.maxConnections = METRICS_MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
       listener.once('error', (err: NodeJS.ErrnoException) => {
         reject(err.code === 'EADDRINUSE'

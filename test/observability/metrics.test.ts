@@ -3,12 +3,15 @@
  * (guard outcomes by factor, method calls by outcome, rate-limit refusals, mail), the gauges
  * read live state, and the options move or remove the endpoint.
  */
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { startFixture, stopFixtures, totpAnswer, type Fixture } from '../two-factor/fixture.js';
 import { closeClients, RawClient } from '../helpers/raw-client.js';
 import { startServer, stopServers, TEST_SERVER_DEFAULTS } from '../helpers/server.js';
 import { createServer, OptionError } from '../../server/index.js';
 import { Metrics } from '../../server/observability/metrics.js';
+import { METRICS_MAX_CONNECTIONS } from '../../server/observability/index.js';
 import type { Mailer } from '../../server/mail/mailer.js';
 import { freePort, get, httpBase, parseMetrics, sample, scrape } from './support.js';
 
@@ -165,6 +168,30 @@ describe('observability: metrics', () => {
       await server.close();
       expect(server.observability.metricsAddress()).to.equal(null);
       await get(`${separate}/metrics`).then(() => expect.fail('the metrics listener should be closed'), () => undefined);
+    });
+
+    it('holds at most METRICS_MAX_CONNECTIONS on metricsPort: one more is closed, and the port serves again once they go', async () => {
+      const metricsPort = await freePort();
+      await startServer({ metricsPort });
+      const open = async (): Promise<Socket> => {
+        const socket = connect(metricsPort, '127.0.0.1');
+        await once(socket, 'connect');
+        return socket;
+      };
+      const held: Socket[] = [];
+      for (let i = 0; i < METRICS_MAX_CONNECTIONS; i++) held.push(await open());
+      // Node closes a connection past maxConnections on arrival, before reading from it.
+      const extra = await open();
+      extra.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      const [ended] = await Promise.race([once(extra, 'close').then(() => ['closed']), new Promise<string[]>((r) => setTimeout(() => r(['still open']), 3000))]);
+      expect(ended).to.equal('closed');
+      // The held ones still work, and after they go a new one is served.
+      held[0]!.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      const [chunk] = (await once(held[0]!, 'data')) as [Buffer];
+      expect(chunk.toString()).to.match(/^HTTP\/1\.1 200/);
+      for (const s of held) s.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await get(`http://127.0.0.1:${metricsPort}/healthz`)).status).to.equal(200);
     });
 
     it('fails listen() clearly when metricsPort is taken', async () => {
