@@ -12,6 +12,8 @@ import type { AttemptPolicy, AttemptState, Store } from '../../server/storage/co
 import { StoreConflictError, StoreUnavailableError } from '../../server/storage/store-errors.js';
 import { openStore } from '../../server/storage/open.js';
 import { appliedPgMigrations, createPostgresStore, PG_MIGRATIONS } from '../../server/storage/postgres/index.js';
+import { pgCallResultStore } from '../../server/storage/postgres/call-results.js';
+import { createPgContext, resolvePostgresOptions } from '../../server/storage/postgres/connection.js';
 import { storeContract } from './contract.js';
 import { at, countWinners, makeUser, rejection, T0 } from './helpers.js';
 import { skipBecause } from '../helpers/skip.js';
@@ -295,6 +297,37 @@ describe('postgres', function () {
       }
       expect(await rejection(createPostgresStore({ url: PG_URL, poolSize: 0 }))).to.be.instanceOf(RangeError);
       expect(await rejection(createPostgresStore({ url: PG_URL, statementTimeoutMs: 1.5 }))).to.be.instanceOf(RangeError);
+    });
+  });
+
+  describe('call results commit without waiting for the WAL flush', () => {
+    it('relaxes only each statement\'s own transaction: the connection keeps synchronous_commit on, and a store transaction is not relaxed', async () => {
+      const schema = freshSchema();
+      await open(schema); // creates the schema and its tables
+      const ctx = createPgContext(resolvePostgresOptions({ url: PG_URL, schema, poolSize: 1 }));
+      try {
+        const results = pgCallResultStore(ctx);
+        const now = new Date();
+        const later = new Date(now.getTime() + 60_000);
+        const setting = async (): Promise<string> => (await ctx.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]!.synchronous_commit;
+        expect(await results.claim('u1', 's1', now, later)).to.deep.equal({ state: 'claimed' });
+        expect(await results.complete('u1', 's1', 'sealed')).to.equal(true);
+        expect(await results.claim('u1', 's2', now, later)).to.deep.equal({ state: 'claimed' });
+        await results.release('u1', 's2');
+        // One connection in the pool: the statements above ran on the one asked here.
+        expect(await setting()).to.equal('on');
+        expect(await results.get('u1', 's1', now)).to.deep.equal({ state: 'done', outcome: 'sealed' });
+        expect(await results.get('u1', 's2', now)).to.equal(null);
+        // Inside a store transaction the statements run plainly: its commit keeps its guarantee.
+        await ctx.storeTransaction(async () => {
+          expect(await results.claim('u1', 's3', now, later)).to.deep.equal({ state: 'claimed' });
+          expect(await results.complete('u1', 's3', 'in a transaction')).to.equal(true);
+          expect(await setting()).to.equal('on');
+        });
+        expect(await results.get('u1', 's3', now)).to.deep.equal({ state: 'done', outcome: 'in a transaction' });
+      } finally {
+        await ctx.close();
+      }
     });
   });
 

@@ -78,6 +78,8 @@ export interface PgContext {
    * `transaction` made inside `fn` (found through the async context) runs on it.
    */
   storeTransaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Whether the current call runs inside a {@link PgContext.storeTransaction}. */
+  inTransaction(): boolean;
   /** Ends the pool; later calls fail with `StoreUnavailableError`. Idempotent. */
   close(): Promise<void>;
 }
@@ -212,6 +214,7 @@ export function createPgContext(options: ResolvedPostgresOptions): PgContext {
         throw mapPgError(err, errors, userId);
       }
     },
+    inTransaction: () => open() !== null,
     async storeTransaction<T>(fn: () => Promise<T>): Promise<T> {
       checkOpen();
       // Nested: part of the outer transaction.
