@@ -15,9 +15,7 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { startFixture, stopFixtures, passwordAnswer, totpAnswer, type Fixture } from '../two-factor/fixture.js';
 import type { Msg, TestClient } from '../two-factor/client.js';
-import { skipBecause } from '../helpers/skip.js';
-
-const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+import { PG_URL, skipUnlessPostgres } from '../helpers/postgres.js';
 
 interface StoreKind {
   name: string;
@@ -87,15 +85,7 @@ for (const { name, make } of KINDS) {
     let runs: string[];
 
     before(async function () {
-      if (name !== 'PostgreSQL') return;
-      const probe = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-      try {
-        await probe.connect();
-      } catch (err) {
-        skipBecause(this, `PostgreSQL does not answer at ${PG_URL} (${(err as Error).message})`);
-      } finally {
-        await probe.end().catch(() => {});
-      }
+      if (name === 'PostgreSQL') await skipUnlessPostgres(this);
     });
     beforeEach(async () => {
       kind = make();

@@ -14,9 +14,7 @@ import { meteorPassword } from '../accounts/support.js';
 import { DdpClient, type Msg } from '../helpers/ddp.js';
 import { closeClients } from '../helpers/raw-client.js';
 import { gate, startServer, stopServers, type Gate } from '../helpers/server.js';
-import { skipBecause } from '../helpers/skip.js';
-
-const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+import { PG_URL, skipUnlessPostgres } from '../helpers/postgres.js';
 
 /** What the test app's methods did: one entry per run of a handler. */
 interface Runs {
@@ -206,14 +204,7 @@ describe('failover: a re-sent call (same user, same randomSeed) runs once', func
     const stores: Store[] = [];
 
     before(async function () {
-      const probe = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-      try {
-        await probe.connect();
-      } catch (err) {
-        skipBecause(this, `PostgreSQL does not answer at ${PG_URL} (${(err as Error).message})`);
-      } finally {
-        await probe.end().catch(() => {});
-      }
+      await skipUnlessPostgres(this);
     });
     after(async () => {
       for (const s of stores.splice(0)) await s.close().catch(() => {});
