@@ -87,12 +87,15 @@ async function runLoad(urlText: string, flags: LoadFlags, io: CliIo): Promise<vo
   const startedAt = new Date().toISOString();
   const model = plan.model.kind === 'closed' ? `${plan.model.vus} VUs` : `${plan.model.rate}/s, up to ${plan.model.maxVus} VUs`;
   io.err(`Load test of ${plan.url}: ${plan.input.file}, ${model}, ${plan.durationMs / 1000} s${plan.rampMs > 0 ? ` (ramp ${plan.rampMs / 1000} s)` : ''}`);
+  // Preparing the transcript (its frames encoded, its patterns compiled) is setup, like parsing
+  // it: the load generator's CPU time is the run's, from the first connection to the last close.
+  const makeVu = vuFactory(plan, recorder, stop.signal);
   const cpuBefore = process.cpuUsage();
   const { elapsedMs } = await drive({
     model: plan.model,
     durationMs: plan.durationMs,
     rampMs: plan.rampMs,
-    makeVu: vuFactory(plan, recorder, stop.signal),
+    makeVu,
     recorder,
     stop,
     graceMs: Math.min(plan.timeoutMs, 5000),
