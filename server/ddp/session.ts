@@ -23,6 +23,10 @@ import type { ServerCore } from './server-core.js';
 
 type State = 'awaiting-connect' | 'connected' | 'closed';
 
+/** The heartbeat messages without an id, as `encode` writes them (test/server/heartbeat.test.ts checks both). */
+const PING_TEXT = encode({ msg: 'ping' });
+const PONG_TEXT = encode({ msg: 'pong' });
+
 export class Session implements SocketHandler, Caller, ConnectionOwner, SubscriptionOwner, Sweepable {
   private connection_: SessionConnection | null = null;
   userId: string | null = null;
@@ -96,6 +100,15 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
     if (this.state === 'closed') return;
     this.lastSeen = monotonicNow();
     this.core.traffic.messagesIn++;
+    // Heartbeats are nearly all an idle connection receives: their exact texts (what every client
+    // sends) are handled without decoding, with the same answer as the decoded message gets.
+    if (this.state === 'connected') {
+      if (text === PONG_TEXT) return;
+      if (text === PING_TEXT) {
+        this.sendText(PONG_TEXT);
+        return;
+      }
+    }
     let value: unknown;
     try {
       value = decode(text);
@@ -197,7 +210,7 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
       this.intervalStart = now;
       if (silent) {
         this.pingSentAt = now;
-        this.sendMessage({ msg: 'ping' });
+        this.sendText(PING_TEXT);
       }
     }
   }
@@ -280,8 +293,13 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
 
   /** Encode and send one message (nothing once the socket is closing). */
   sendMessage(msg: Record<string, unknown>): void {
+    this.sendText(encode(msg));
+  }
+
+  /** Sends one message already encoded. */
+  private sendText(text: string): void {
     if (this.state === 'closed' || !this.socket.open) return;
-    this.socket.send([encode(msg)]);
+    this.socket.send([text]);
     this.core.traffic.messagesOut++;
   }
 
