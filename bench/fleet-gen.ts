@@ -1,11 +1,13 @@
 /**
  * One load-generator process of the `fleet` bench (bench/fleet.ts): it opens idle connections
  * to the servers it is given from one loopback source address, holds them (answering every DDP
- * heartbeat ping with a pong) and reports on them, as the parent asks over IPC. A process may
+ * heartbeat ping with a pong, and pinging as Meteor's client does: bench/client-heartbeat.ts)
+ * and reports on them, as the parent asks over IPC. A process may
  * hold at most `ulimit -Hn` sockets and one source address has only the ephemeral port range's
  * ports, so the parent gives each process its own 127.0.0.x and fewer sockets than either limit.
  */
 import { LoadConnection, type Protocol } from './load.js';
+import { ClientHeartbeats } from './client-heartbeat.js';
 
 export interface FleetTarget { url: string; count: number }
 export type ToGenerator =
@@ -15,10 +17,11 @@ export type ToGenerator =
 export type FromGenerator =
   | { type: 'progress'; opened: number; failed: number }
   | { type: 'opened'; opened: number; failed: number; firstError: string | null; ms: number }
-  | { type: 'count'; open: number; pongs: number }
+  | { type: 'count'; open: number; pongs: number; pings: number; timedOut: number }
   | { type: 'closed' };
 
 const conns: LoadConnection[] = [];
+const heartbeats = new ClientHeartbeats();
 
 function send(message: FromGenerator): void {
   process.send!(message);
@@ -67,7 +70,10 @@ async function open(targets: FleetTarget[], protocol: Protocol, localAddress: st
   for (let i = 0; i < queue.length; i += batch) {
     const results = await Promise.allSettled(queue.slice(i, i + batch).map((url) => openOne(url, protocol, localAddress, ports)));
     for (const r of results) {
-      if (r.status === 'fulfilled') conns.push(r.value);
+      if (r.status === 'fulfilled') {
+        conns.push(r.value);
+        if (protocol === 'ddp') heartbeats.add(r.value);
+      }
       else {
         failed++;
         firstError ??= r.reason instanceof Error ? r.reason.message : String(r.reason);
@@ -83,8 +89,9 @@ async function open(targets: FleetTarget[], protocol: Protocol, localAddress: st
 
 process.on('message', (m: ToGenerator) => {
   if (m.type === 'open') void open(m.targets, m.protocol, m.localAddress, m.batch, m.ports);
-  else if (m.type === 'count') send({ type: 'count', open: conns.filter((c) => c.isOpen).length, pongs: LoadConnection.pongs });
+  else if (m.type === 'count') send({ type: 'count', open: conns.filter((c) => c.isOpen).length, pongs: LoadConnection.pongs, pings: LoadConnection.pings, timedOut: heartbeats.timedOut });
   else {
+    heartbeats.stop();
     for (const c of conns) c.close();
     conns.length = 0;
     send({ type: 'closed' });

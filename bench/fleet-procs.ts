@@ -1,7 +1,7 @@
 /**
  * Processes of the fleet bench (bench/fleet.ts): the servers (raw `ws` baselines or
  * `ddp-guard serve` on a shared PostgreSQL schema and Redis) and the load-generator processes
- * (bench/fleet-gen.ts), each with its loopback source address.
+ * (bench/fleet-gen.ts), each with its loopback source address, and the probe (bench/fleet-probe.ts).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +13,8 @@ import { readyPort, rssBytes } from './proc.js';
 import { startShipped, type ShippedServer } from './shipped.js';
 import type { FleetTarget, FromGenerator, ToGenerator } from './fleet-gen.js';
 import type { Protocol } from './load.js';
+import type { ProbeResult, ToProbe } from './fleet-probe.js';
+import type { LoopStats } from './servers/ipc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -142,4 +144,48 @@ export function portRange(): { low: number; high: number; writable: boolean } {
 /** Raises the range to 1024–65535 (only called when one source address needs more ports and it is writable). */
 export function widenPortRange(): void {
   writeFileSync('/proc/sys/net/ipv4/ip_local_port_range', '1024 65535');
+}
+
+/** The probe process (bench/fleet-probe.ts): one probe at a time, each on a new connection. */
+export class Prober {
+  private readonly child = fork(path.join(here, 'fleet-probe.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+
+  run(url: string, protocol: Protocol, rate: number, ms: number, warmUpMs = 1000): Promise<ProbeResult> {
+    return new Promise((resolve, reject) => {
+      const exited = (code: number | null): void => reject(new Error(`fleet probe exited (${code})`));
+      this.child.once('exit', exited);
+      this.child.once('message', (m: ProbeResult) => {
+        this.child.off('exit', exited);
+        resolve(m);
+      });
+      this.child.send({ type: 'probe', url, protocol, rate, warmUpMs, ms } satisfies ToProbe);
+    });
+  }
+
+  pid(): number {
+    return this.child.pid!;
+  }
+
+  stop(): Promise<void> {
+    return stopChild(this.child);
+  }
+}
+
+/** Starts GC-pause (and with `delay`, event-loop-delay) counting in each server (bench/servers/ipc.ts). */
+export function startLoopStats(servers: readonly FleetServer[], delay: boolean): void {
+  for (const s of servers) s.child.send(delay ? 'stats-start-delay' : 'stats-start');
+}
+
+/** What each server measured since {@link startLoopStats}. */
+export function loopStats(servers: readonly FleetServer[]): Promise<LoopStats[]> {
+  return Promise.all(servers.map((s) => new Promise<LoopStats>((resolve) => {
+    const on = (m: unknown): void => {
+      if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'stats') {
+        s.child.off('message', on);
+        resolve(m as LoopStats);
+      }
+    };
+    s.child.on('message', on);
+    s.child.send('stats');
+  })));
 }

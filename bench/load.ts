@@ -14,10 +14,17 @@ export interface CallOptions {
   payloadJson: string;
 }
 
+const PING = '{"msg":"ping"}';
+const PONG = '{"msg":"pong"}';
+
 /** One client connection with pipelined calls. */
 export class LoadConnection {
   /** Server pings answered with a pong, over every DDP connection of this process. */
   static pongs = 0;
+  /** Pings this process's connections sent ({@link ping}). */
+  static pings = 0;
+  /** When the last message arrived (performance.now() ms; the open time before any). */
+  lastReceived = performance.now();
   private nextId = 0;
   private readonly sentAt = new Map<string, number>();
   private onReply: ((latencyMs: number) => void) | null = null;
@@ -50,11 +57,19 @@ export class LoadConnection {
   }
 
   private message(text: string): void {
+    this.lastReceived = performance.now();
+    // An idle connection receives only heartbeats: answered without parsing (the server's exact frames).
+    if (text === PING) {
+      this.ws.send(PONG);
+      LoadConnection.pongs++;
+      return;
+    }
+    if (text === PONG) return;
     const msg = JSON.parse(text) as Record<string, unknown>;
     if (this.protocol === 'ddp') {
       if (msg.msg === 'connected') this.waiters.get('connected')?.(msg);
       if (msg.msg === 'ping') {
-        this.ws.send('{"msg":"pong"}');
+        this.ws.send(msg.id === undefined ? PONG : JSON.stringify({ msg: 'pong', id: msg.id }));
         LoadConnection.pongs++;
       }
       if (msg.msg !== 'result') return;
@@ -161,6 +176,12 @@ export class LoadConnection {
       };
       tick();
     });
+  }
+
+  /** A client heartbeat `ping` (DDP, no id). */
+  ping(): void {
+    this.ws.send(PING);
+    LoadConnection.pings++;
   }
 
   get isOpen(): boolean {

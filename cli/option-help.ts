@@ -12,7 +12,7 @@ export const OPTION_HELP: Readonly<Record<OptionName, string>> = Object.freeze({
   maxFrameBytes: 'Largest accepted WebSocket frame, in bytes; larger closes with 1009.',
   maxBufferedBytes: 'Output buffered for a client that does not read, in bytes, before it is closed with 4002.',
   handshakeTimeoutMs: 'A socket that sends no connect within this time is closed with 4000.',
-  heartbeatIntervalMs: 'Idle time before the server pings a client.',
+  heartbeatIntervalMs: 'Heartbeat interval: the server pings a client that sent nothing during a whole interval (Meteor\'s rule).',
   heartbeatTimeoutMs: 'Silence after a server ping before the socket is closed with 4001.',
   maxMethodsInFlight: 'Methods queued or running on one connection; more get too-many-methods.',
   maxSubscriptions: 'Live subscriptions on one connection; more get too-many-subscriptions.',

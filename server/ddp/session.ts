@@ -23,6 +23,10 @@ import type { ServerCore } from './server-core.js';
 
 type State = 'awaiting-connect' | 'connected' | 'closed';
 
+/** The heartbeat messages without an id, as `encode` writes them (test/server/heartbeat.test.ts checks both). */
+const PING_TEXT = encode({ msg: 'ping' });
+const PONG_TEXT = encode({ msg: 'pong' });
+
 export class Session implements SocketHandler, Caller, ConnectionOwner, SubscriptionOwner, Sweepable {
   private connection_: SessionConnection | null = null;
   userId: string | null = null;
@@ -38,6 +42,8 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
   /** When the socket was accepted ({@link monotonicNow} ms). */
   readonly openedAt = monotonicNow();
   private lastSeen = this.openedAt;
+  /** Start of the current heartbeat interval (set at the handshake, then at each interval's end). */
+  private intervalStart = 0;
   private pingSentAt = 0;
   private heartbeat = false;
   /** Methods queued or running. */
@@ -94,6 +100,15 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
     if (this.state === 'closed') return;
     this.lastSeen = monotonicNow();
     this.core.traffic.messagesIn++;
+    // Heartbeats are nearly all an idle connection receives: their exact texts (what every client
+    // sends) are handled without decoding, with the same answer as the decoded message gets.
+    if (this.state === 'connected') {
+      if (text === PONG_TEXT) return;
+      if (text === PING_TEXT) {
+        this.sendText(PONG_TEXT);
+        return;
+      }
+    }
     let value: unknown;
     try {
       value = decode(text);
@@ -155,6 +170,8 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
     this.sessionId = randomId();
     this.state = 'connected';
     this.heartbeat = versionHasHeartbeat(version) && this.core.options.heartbeatIntervalMs > 0;
+    // As in Meteor, whose heartbeat starts after `connect`: the connect itself is not a sign of life for the first interval.
+    this.intervalStart = this.lastSeen + 1;
     this.core.sessionStarted(this);
     this.sendMessage({ msg: 'connected', session: this.sessionId });
     const universal = this.core.publications.universal;
@@ -166,7 +183,14 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
     this.socket.close(CLOSE_CODES.normal, 'No common DDP version');
   }
 
-  /** Handshake timeout and heartbeats, called by the server's shared sweeper. */
+  /**
+   * Handshake timeout and heartbeats, called by the server's shared sweeper. Meteor's rule
+   * (ddp-common's Heartbeat): at the end of each interval the server pings only if nothing at
+   * all arrived during it and no ping awaits its answer, so a client that only answers pings is
+   * pinged every other interval, and one that pings on its own (Meteor's client does, after
+   * 17.5 s without a message) or calls methods is not pinged at all; a ping with no message
+   * back within the timeout closes the socket.
+   */
   sweep(now: number): void {
     const { handshakeTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs } = this.core.options;
     if (this.state === 'awaiting-connect') {
@@ -181,9 +205,13 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
       }
       this.pingSentAt = 0;
     }
-    if (now - this.lastSeen >= heartbeatIntervalMs) {
-      this.pingSentAt = now;
-      this.sendMessage({ msg: 'ping' });
+    if (now - this.intervalStart >= heartbeatIntervalMs) {
+      const silent = this.lastSeen < this.intervalStart;
+      this.intervalStart = now;
+      if (silent) {
+        this.pingSentAt = now;
+        this.sendText(PING_TEXT);
+      }
     }
   }
 
@@ -265,8 +293,13 @@ export class Session implements SocketHandler, Caller, ConnectionOwner, Subscrip
 
   /** Encode and send one message (nothing once the socket is closing). */
   sendMessage(msg: Record<string, unknown>): void {
+    this.sendText(encode(msg));
+  }
+
+  /** Sends one message already encoded. */
+  private sendText(text: string): void {
     if (this.state === 'closed' || !this.socket.open) return;
-    this.socket.send([encode(msg)]);
+    this.socket.send([text]);
     this.core.traffic.messagesOut++;
   }
 

@@ -1,9 +1,10 @@
 /**
  * Handshake timeouts and heartbeats for every session, from ONE timer per server instead of one
  * per connection: thousands of idle connections then cost no timer objects. Meteor's rules:
- * after `heartbeatIntervalMs` without any inbound message the server sends `ping`; if nothing
- * at all arrives within `heartbeatTimeoutMs` after that, the socket is closed. Every inbound
- * message counts as a sign of life, and recording one is a single assignment.
+ * at the end of each `heartbeatIntervalMs` interval during which no message at all arrived the
+ * server sends `ping`; if nothing arrives within `heartbeatTimeoutMs` after that, the socket is
+ * closed (Session.sweep). Every inbound message counts as a sign of life, and recording one is
+ * a single assignment.
  *
  * Every session is checked once every quarter of the shortest of those periods, so a ping or a
  * close happens at most a quarter period late. That pass is spread over ticks of at most 64

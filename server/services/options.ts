@@ -21,7 +21,7 @@ export const DEFAULTS = Object.freeze({
   maxBufferedBytes: 4 * MiB,
   /** A socket that sends no `connect` within this time is closed with 4000. @default 45 s */
   handshakeTimeoutMs: 45_000,
-  /** Idle time before the server pings a client. @default 15 s (Meteor's) */
+  /** Heartbeat interval: the server pings a client that sent nothing during a whole interval (Meteor's rule). @default 15 s (Meteor's) */
   heartbeatIntervalMs: 15_000,
   /** Silence after a server ping before the socket is closed with 4001. @default 15 s (Meteor's) */
   heartbeatTimeoutMs: 15_000,

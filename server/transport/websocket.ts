@@ -14,6 +14,7 @@ import type { Logger } from '../runtime/logger.js';
 import type { DdpSocket, SocketHandler } from './socket.js';
 import { clientAddressOf, safeHeaders } from '../calls/connection-info.js';
 import { encodeTextFrames } from './frames.js';
+import { fragmentListOf, recycleFragmentList } from './fragment-list.js';
 import { HeaderSets } from './header-sets.js';
 import { decodeSockJsFrame, encodeSockJsClose, encodeSockJsMessages, SOCKJS_OPEN, isSockJsWebSocketPath } from './sockjs.js';
 
@@ -59,6 +60,8 @@ class WsDdpSocket implements DdpSocket {
   private closing = false;
   private done = false;
   handler: SocketHandler | null = null;
+  /** ws's frame list of this connection, given back after each message (transport/fragment-list.ts says why). */
+  private fragments: unknown[] | null = null;
 
   constructor(
     private readonly transport: WebSocketTransport,
@@ -80,6 +83,7 @@ class WsDdpSocket implements DdpSocket {
   /** Start delivering frames to `handler`. */
   listen(handler: SocketHandler): void {
     this.handler = handler;
+    this.fragments = fragmentListOf(this.ws);
     this.ws.on('message', onMessage);
   }
 
@@ -95,6 +99,7 @@ class WsDdpSocket implements DdpSocket {
       this.close(CLOSE_CODES.unsupportedData, 'Binary frames are not supported: DDP is text only');
       return;
     }
+    if (this.fragments !== null) recycleFragmentList(this.ws, this.fragments);
     const text = rawToString(data);
     if (this.framing === 'raw') {
       handler.receive(text);

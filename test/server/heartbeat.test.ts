@@ -38,6 +38,19 @@ describe('server: heartbeats and ping/pong', () => {
       expect((await client.closed).code).to.equal(4001);
     });
 
+    it('pings a client that only answers pings every other interval, as Meteor does (its pong is the sign of life of the next interval)', async () => {
+      const client = await RawClient.handshake(server.url);
+      const at: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        await client.waitFor((m) => m.msg === 'ping', 5000);
+        at.push(performance.now());
+        client.send({ msg: 'pong' });
+      }
+      const gaps = at.slice(1).map((t, i) => t - at[i]!).sort((a, b) => a - b);
+      // Pinged on every interval this would be about 100–125 ms (the interval and the sweep's lateness).
+      expect(gaps[Math.floor(gaps.length / 2)], `gaps between pings: ${gaps.map((g) => g.toFixed(0)).join(', ')} ms`).to.be.at.least(190);
+    });
+
     it('counts any inbound message as a sign of life', async () => {
       const client = await RawClient.handshake(server.url);
       for (let i = 0; i < 4; i++) {
