@@ -32,8 +32,6 @@ async function existingToken(services: Services, userId: string, name: string): 
  * token, not a trusted client (a stolen session must not mint itself a way back in).
  */
 const TOKEN_CHANGE = Object.freeze({ requireSecondFactor: true, disableRememberMe: true });
-/** Reading the list: the second factor, unless the client was verified within the trust window. */
-const ACCOUNT_READ = true;
 
 export function installPersonalTokenMethods(server: DdpServer, container: ServiceContainer, revocations: RevocationWatcher): void {
   const svc = (): Promise<Services> => container.get();
@@ -105,10 +103,6 @@ export function installPersonalTokenMethods(server: DdpServer, container: Servic
 
     'personalAccessTokens:list': {
       requireUser: true,
-      // An account read, like `sessions:list`: a stolen session that has not proved the second
-      // factor within the trust window does not learn which tokens exist or which bypass 2FA.
-      // (Rocket.Chat does not guard it.)
-      twoFactor: ACCOUNT_READ,
       params: [],
       async handler() {
         const services = await svc();

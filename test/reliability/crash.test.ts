@@ -136,8 +136,7 @@ export default (server) => {
         const { remaining } = (await client.ok('2fa:checkCodesRemaining')) as { remaining: number };
         // Spent codes stay spent; one more may have been spent by a call in flight at the kill.
         expect(remaining, `${rec.username}: backup codes left`).to.be.at.most(12 - rec.tokens.length).and.at.least(12 - rec.tokens.length - 1);
-        // The list is an account read: an unused backup code answers its guard.
-        const names = ((await client.ok('personalAccessTokens:list', { twoFactorCode: rec.backupCodes?.[11], twoFactorMethod: 'totp' })) as Msg[]).map((t) => t.name as string);
+        const names = ((await client.ok('personalAccessTokens:list')) as Msg[]).map((t) => t.name as string);
         expect(names, `${rec.username}: tokens`).to.include.members(rec.tokens.map((t) => t.name));
         if (rec.tokens.length > 0) {
           // A spent backup code does not work again.

@@ -84,7 +84,7 @@ const ROWS: Record<string, Row> = {
   'personalAccessTokens:generateToken': { valid: [{ tokenName: 'ci', bypassTwoFactor: false }], guarded: true, cases: [[{ tokenName: '' }], [{ bypassTwoFactor: true }], []] },
   'personalAccessTokens:regenerateToken': { valid: [{ tokenName: 'ci' }], guarded: true, cases: [[{ tokenName: '' }], [], [{}]] },
   'personalAccessTokens:removeToken': { valid: [{ tokenName: 'ci' }], guarded: true, cases: [[{ tokenName: '' }], [], [{}]] },
-  'personalAccessTokens:list': { valid: [], guarded: true },
+  'personalAccessTokens:list': { valid: [] },
   // The account page's sessions and security log (issue 24).
   'sessions:list': { valid: [], guarded: true },
   'sessions:logout.me': { valid: [{ sessionId: 'abc' }], guarded: true, cases: [[{ sessionId: '' }], [], [{}]] },
