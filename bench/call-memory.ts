@@ -15,12 +15,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { connectNode } from '../client/node.js';
 import { createUserRecord } from '../server/accounts/admin.js';
 import { createServer, silentLogger } from '../server/index.js';
 import { DEFAULTS } from '../server/services/options.js';
-import { isPostgresSpec, splitSchemaParam } from '../server/storage/open.js';
+import { isPostgresSpec } from '../server/storage/open.js';
+import { SharedStore } from './fleet-procs.js';
 
 interface Args { calls: number; rounds: number; db: string | null; json: boolean }
 
@@ -55,34 +55,21 @@ function parseArgs(argv: readonly string[]): Args {
   return args;
 }
 
-/** A fresh store for one run: its `db` option and how to remove it. */
-async function freshStore(db: string | null): Promise<{ spec: string; drop(): Promise<void> }> {
+/** A fresh store for one run: its `db` option, its server secret, and how to remove it. */
+function freshStore(db: string | null): { spec: string; secret: string; drop(): Promise<void> } {
   if (db === null) {
     const dir = mkdtempSync(join(tmpdir(), 'ddp-guard-bench-call-memory-'));
-    return { spec: join(dir, 'guard.sqlite'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    return { spec: join(dir, 'guard.sqlite'), secret: randomBytes(32).toString('hex'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
   }
-  const schema = `ddpguard_bench_${randomBytes(6).toString('hex')}`;
-  const base = new URL(db);
-  base.searchParams.set('schema', schema);
-  return {
-    spec: base.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: splitSchemaParam(db).url });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
+  const shared = new SharedStore(db);
+  return { spec: shared.db, secret: shared.secret, drop: () => shared.drop() };
 }
 
 interface RunFigures { windowMs: number; cpuUsPerCall: number; wallUsPerCall: number }
 
 async function run(windowMs: number, args: Args): Promise<RunFigures> {
-  const store = await freshStore(args.db);
-  const server = createServer({ db: store.spec, secret: randomBytes(32).toString('hex'), logger: silentLogger, port: 0, host: '127.0.0.1', callResultWindowMs: windowMs });
+  const store = freshStore(args.db);
+  const server = createServer({ db: store.spec, secret: store.secret, logger: silentLogger, port: 0, host: '127.0.0.1', callResultWindowMs: windowMs });
   server.methods({ echo: (...params: unknown[]) => params });
   try {
     await server.listen();

@@ -39,14 +39,21 @@ export async function startBaselines(n: number): Promise<FleetServer[]> {
   }));
 }
 
-/** A fresh PostgreSQL schema and server secret shared by the serve processes of one run. */
+/** A fresh PostgreSQL schema (on `url`) and server secret shared by the serve processes of one run. */
 export class SharedStore {
   readonly schema = `ddpguard_bench_${randomBytes(5).toString('hex')}`;
-  readonly db = `${PG_URL}?schema=${this.schema}`;
+  /** The `--db` value: `url` with the schema (the store takes it from the `schema` parameter). */
+  readonly db: string;
   readonly secret = randomBytes(32).toString('hex');
 
+  constructor(private readonly url: string = PG_URL) {
+    const db = new URL(url);
+    db.searchParams.set('schema', this.schema);
+    this.db = db.toString();
+  }
+
   async drop(): Promise<void> {
-    const admin = new pg.Client({ connectionString: PG_URL });
+    const admin = new pg.Client({ connectionString: this.url });
     await admin.connect();
     try {
       await admin.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`);

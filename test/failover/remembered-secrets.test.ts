@@ -12,10 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
-import pg from 'pg';
 import { startFixture, stopFixtures, passwordAnswer, totpAnswer, type Fixture } from '../two-factor/fixture.js';
 import type { Msg, TestClient } from '../two-factor/client.js';
-import { PG_URL, skipUnlessPostgres } from '../helpers/postgres.js';
+import { dropSchema, PG_URL, pgQuery, skipUnlessPostgres } from '../helpers/postgres.js';
 
 interface StoreKind {
   name: string;
@@ -48,24 +47,13 @@ function sqliteFile(): StoreKind {
 
 function postgresSchema(): StoreKind {
   const schema = `ddpguard_test_${randomBytes(6).toString('hex')}`;
-  const query = async <T>(sql: string): Promise<T[]> => {
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-    await client.connect();
-    try {
-      return (await client.query(sql)).rows as T[];
-    } finally {
-      await client.end();
-    }
-  };
   return {
     name: 'PostgreSQL',
     open: () => `${PG_URL}?schema=${schema}`,
     async rawOutcomes() {
-      return (await query<{ outcome: string | null }>(`SELECT outcome FROM "${schema}".call_results`)).map((r) => r.outcome ?? '');
+      return (await pgQuery<{ outcome: string | null }>(`SELECT outcome FROM "${schema}".call_results`)).map((r) => r.outcome ?? '');
     },
-    async drop() {
-      await query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    },
+    drop: () => dropSchema(schema),
   };
 }
 

@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import pg from 'pg';
 import { DdpError } from '../../server/index.js';
 import type { GuardServer, ServerOptions } from '../../server/index.js';
 import { createPostgresStore } from '../../server/storage/postgres/index.js';
@@ -14,7 +13,7 @@ import { meteorPassword } from '../accounts/support.js';
 import { DdpClient, type Msg } from '../helpers/ddp.js';
 import { closeClients } from '../helpers/raw-client.js';
 import { gate, startServer, stopServers, type Gate } from '../helpers/server.js';
-import { PG_URL, skipUnlessPostgres } from '../helpers/postgres.js';
+import { dropSchema, PG_URL, skipUnlessPostgres } from '../helpers/postgres.js';
 
 /** What the test app's methods did: one entry per run of a handler. */
 interface Runs {
@@ -208,10 +207,7 @@ describe('failover: a re-sent call (same user, same randomSeed) runs once', func
     });
     after(async () => {
       for (const s of stores.splice(0)) await s.close().catch(() => {});
-      const admin = new pg.Client({ connectionString: PG_URL });
-      await admin.connect();
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await admin.end();
+      await dropSchema(schema);
     });
 
     it('a call re-sent to the other server waits for the first and gets its result; it runs once', async () => {

@@ -12,32 +12,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import pg from 'pg';
 import { sha256Hex } from '../../server/security/crypto.js';
 import { generateTotpCode } from '../../server/two-factor/totp.js';
 import { cleanEnv, runCli, startServe, type ServeProcess } from '../cli/helpers.js';
 import { DdpClient, type Msg } from '../helpers/ddp.js';
+import { dropSchema, PG_URL, pgProblem } from '../helpers/postgres.js';
 import { REDIS_URL } from '../redis/helpers.js';
 
 export { REDIS_URL, redisProblem } from '../redis/helpers.js';
-export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+export { PG_URL, pgProblem };
 
 /** The compiled `--app` module. */
 const APP = fileURLToPath(new URL('./fixtures/app.js', import.meta.url));
-
-/** Null when PostgreSQL answers at {@link PG_URL}; otherwise why not. */
-export async function pgProblem(): Promise<string | null> {
-  const probe = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await probe.connect();
-    await probe.query('SELECT 1');
-    return null;
-  } catch (err) {
-    return (err as Error).message;
-  } finally {
-    await probe.end().catch(() => {});
-  }
-}
 
 export const passwordOf = (name: string): string => `pw-${name}-${name.length}`;
 
@@ -175,13 +161,7 @@ export class Cluster {
       clearTimeout(timer);
     }));
     this.processes.clear();
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    try {
-      await admin.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`);
-    } finally {
-      await admin.end();
-    }
+    await dropSchema(this.schema);
     rmSync(this.cwd, { recursive: true, force: true });
   }
 }
