@@ -14,6 +14,7 @@ import { LoadConnection, latencySummary, login, trustSession, type Protocol } fr
 import { LOGIN_RATE, PLAIN_RATE, loginsRows, loginsScenario } from './logins-scenario.js';
 import { HELP, parseBenchArgs, type Scenario } from './options.js';
 import { startShipped } from './shipped.js';
+import { inTurns, roundRatios, type Contender, type TurnsFigures } from './turns.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const parsed = parseBenchArgs(process.argv.slice(2));
@@ -218,30 +219,42 @@ async function main(): Promise<void> {
       row('idle', `connections still open after heartbeats (of ${IDLE})`, b.held, d.held, '= 1.00', (r) => r === 1);
     }
     if (run('shipped')) {
-      log('scenario shipped: ddp-guard serve through its CLI entry with its defaults (info logs, metrics, account page, SQLite file), C=50 × 4…');
-      // A baseline process of its own, measured right before and after: on a shared machine
-      // the load of other processes drifts, and a baseline from minutes earlier would not be
-      // "the same run". The idle figures compare two processes that served the same load.
+      const rounds = Math.max(4, Math.round((2 * DURATION_MS) / 1000));
+      log(`scenario shipped: ddp-guard serve through its CLI entry with its defaults (info logs, metrics, account page, SQLite file), C=50 × 4, in turns with the baseline and the engine: ${rounds} rounds of 1-s slices after one not counted…`);
+      // A baseline process of its own, measured in turns with the others (bench/turns.ts): on a
+      // shared machine the load of other processes drifts, and only figures taken in the same
+      // seconds are "the same run". The idle figures compare two processes that served the same load.
       const shipped = await startShipped(TASKSET, NODE_FLAGS(true));
       const base = await startServer('baseline');
       try {
-        const before = await throughput(base, 'baseline', 'echo', SMALL, 50, 4);
-        // The engine as the other rows run it (silent logger, in-memory SQLite), for the shipped/engine ratio.
-        const engine = await throughput(ddp, 'ddp', 'echo', SMALL, 50, 4);
         const logBefore = shipped.logBytes();
-        const plain = await throughput(shipped, 'ddp', 'echo', SMALL, 50, 4);
-        const guarded = await throughput(shipped, 'ddp', 'echo.guarded', SMALL, 50, 4, async (c) => {
+        const open = (server: Server, protocol: Protocol): Promise<LoadConnection[]> => Promise.all(Array.from({ length: 50 }, () => LoadConnection.open(server.url, protocol)));
+        const trusted = await open(shipped, 'ddp');
+        for (const c of trusted) {
           await login(c);
           await trustSession(c);
-        });
+        }
+        const call = { method: 'echo', payloadJson: SMALL };
+        const contenders: Contender[] = [
+          { name: 'baseline', pid: base.pid, connections: await open(base, 'baseline'), call },
+          // The engine as the other rows run it (silent logger, in-memory SQLite), for the shipped/engine ratio.
+          { name: 'engine', pid: ddp.pid, connections: await open(ddp, 'ddp'), call },
+          { name: 'plain', pid: shipped.pid, connections: await open(shipped, 'ddp'), call },
+          { name: 'guarded', pid: shipped.pid, connections: trusted, call: { method: 'echo.guarded', payloadJson: SMALL } },
+        ];
+        const figures = await inTurns(contenders, { rounds, sliceMs: 1000, inFlight: 4, warmupRounds: 1 });
         const logged = shipped.logBytes() - logBefore;
-        const after = await throughput(base, 'baseline', 'echo', SMALL, 50, 4);
-        const baseCpu = (before.callsPerCpuSec + after.callsPerCpuSec) / 2;
-        row('shipped', 'plain calls per server CPU-s (baseline: mean of before and after)', baseCpu, plain.callsPerCpuSec, '≥ 1.00', (r) => r >= 1);
-        row('shipped', 'guarded calls, trusted session, per server CPU-s', baseCpu, guarded.callsPerCpuSec, '≥ 1.00', (r) => r >= 1);
-        row('shipped', 'plain p50 ms', (before.p50 + after.p50) / 2, plain.p50, 'info', null);
-        row('shipped', 'plain calls per server CPU-s vs the engine (bench/servers/ddp.ts) just before', engine.callsPerCpuSec, plain.callsPerCpuSec, 'info', null);
-        row('shipped', `log bytes written during ${plain.calls + guarded.calls} calls and 50 logins`, null, logged, 'info', null);
+        for (const c of contenders) for (const conn of c.connections) conn.close();
+        const [b, engine, plain, guarded] = contenders.map((c) => figures.get(c.name)!) as [TurnsFigures, TurnsFigures, TurnsFigures, TurnsFigures];
+        row('shipped', `plain calls per server CPU-s (${rounds} rounds summed)`, b.callsPerCpuSec, plain.callsPerCpuSec, '≥ 1.00', (r) => r >= 1);
+        row('shipped', 'guarded calls, trusted session, per server CPU-s (same rounds)', b.callsPerCpuSec, guarded.callsPerCpuSec, '≥ 1.00', (r) => r >= 1);
+        for (const [name, of] of [['plain', plain], ['guarded', guarded]] as const) {
+          const r = roundRatios(of, b);
+          row('shipped', `${name}: ratio per round, median (lowest ${r.min.toFixed(2)}, highest ${r.max.toFixed(2)})`, 1, r.median, 'info', null);
+        }
+        row('shipped', 'plain p50 ms', b.p50, plain.p50, 'info', null);
+        row('shipped', 'plain calls per server CPU-s vs the engine (bench/servers/ddp.ts), same rounds', engine.callsPerCpuSec, plain.callsPerCpuSec, 'info', null);
+        row('shipped', `log bytes written during ${plain.calls + guarded.calls} counted calls, the warm-up round's and 50 logins`, null, logged, 'info', null);
         log('  idle connections…');
         const idleBase = await idleMemory(base, 'baseline', IDLE, 0);
         const idle = await idleMemory(shipped, 'ddp', IDLE, 0);
