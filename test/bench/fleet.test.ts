@@ -3,34 +3,15 @@
  * processes (on the local PostgreSQL and Redis) hold every connection the load-generator
  * processes opened, and every figure lands in the JSON. No timing is asserted: the harness is.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { runJson, type Row } from './run-json.js';
 
 const FLEET = fileURLToPath(new URL('../../bench/fleet.js', import.meta.url));
 const CAPACITY = fileURLToPath(new URL('../../bench/capacity.js', import.meta.url));
 const RUN = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
-
-interface Row { scenario: string; metric: string; baseline: number | null; ddp: number; ok: boolean | null }
-
-function runJson(script: string, args: string[]): Promise<{ code: number | null; json: { rows: Row[] } & Record<string, unknown>; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      try {
-        resolve({ code, json: JSON.parse(out) as { rows: Row[] }, stderr: err });
-      } catch {
-        reject(new Error(`no JSON (exit ${code}): ${err}`));
-      }
-    });
-  });
-}
 
 describe('bench: fleet and capacity harness', function () {
   this.timeout(240_000);

@@ -3,41 +3,21 @@
  * the raw `ws` baseline and the engine measured in turns, every figure in the JSON. No timing is
  * asserted (that is the bench's job), only that the harness measured what it says.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { runJson, type Row } from './run-json.js';
 
 const RUN = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
-
-interface Row { scenario: string; metric: string; baseline: number | null; ddp: number; ratio: number | null; target: string; ok: boolean | null }
-
-function bench(args: string[]): Promise<{ code: number | null; rows: Row[]; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RUN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      try {
-        resolve({ code, rows: (JSON.parse(out) as { rows: Row[] }).rows, stderr: err });
-      } catch {
-        reject(new Error(`no JSON (exit ${code}): ${err}`));
-      }
-    });
-  });
-}
 
 describe('bench: the shipped row, measured in turns', function () {
   this.timeout(180_000);
 
   it('runs 4 counted rounds for the baseline, the engine, plain and guarded calls, and reports sums, per-round medians and idle memory', async () => {
-    const r = await bench(['--only', 'shipped', '--duration', '1', '--idle', '200', '--json']);
+    const r = await runJson(RUN, ['--only', 'shipped', '--duration', '1', '--idle', '200']);
     expect(r.code, r.stderr).to.equal(0);
     const find = (start: string): Row => {
-      const row = r.rows.find((x) => x.scenario === 'shipped' && x.metric.startsWith(start));
-      expect(row, `a row starting '${start}' in ${JSON.stringify(r.rows.map((x) => x.metric))}`).to.not.equal(undefined);
+      const row = r.json.rows.find((x) => x.scenario === 'shipped' && x.metric.startsWith(start));
+      expect(row, `a row starting '${start}' in ${JSON.stringify(r.json.rows.map((x) => x.metric))}`).to.not.equal(undefined);
       return row!;
     };
     const plain = find('plain calls per server CPU-s (4 rounds summed)');
