@@ -13,11 +13,13 @@
  *    cold, measured from before its first connection to after its last close; the result is
  *    the ratio of summed calls over summed CPU-seconds, with the median and range of the pairs'
  *    ratios;
+ *    With `--together`, the two slices of a pair run at the same time, both on core 1, so that
+ *    they meet the same conditions (each then has about half the core);
  * 2. 10 000 virtual users held from one `ddp-guard load` process (each connects, calls once,
  *    then sleeps), counted by their `connected` answers and the VUs busy at the peak.
  *
  * Options: `--pairs <n>` (default 6), `--seconds <n>` per slice (default 5), `--vus <n>` for
- * the second part (default 10000, 0 to skip it), `--connections <n>` (default 50), `--json`
+ * the second part (default 10000, 0 to skip it), `--connections <n>` (default 50), `--together`, `--json`
  * (every slice and the summary as JSON on stdout).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -30,16 +32,16 @@ import { hasTaskset, readyPort } from './proc.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.join(here, '..', 'cli', 'main.js');
 const GEN = path.join(here, 'load-gen.js');
-const USAGE = 'usage: node dist/bench/load-tool.js [--pairs 6] [--seconds 5] [--connections 50] [--vus 10000] [--json]';
+const USAGE = 'usage: node dist/bench/load-tool.js [--pairs 6] [--seconds 5] [--connections 50] [--vus 10000] [--together] [--json]';
 
-interface Args { pairs: number; seconds: number; connections: number; vus: number; json: boolean }
+interface Args { pairs: number; seconds: number; connections: number; vus: number; together: boolean; json: boolean }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { pairs: 6, seconds: 5, connections: 50, vus: 10_000, json: false };
+  const args: Args = { pairs: 6, seconds: 5, connections: 50, vus: 10_000, together: false, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--json') {
-      args.json = true;
+    if (a === '--json' || a === '--together') {
+      args[a === '--json' ? 'json' : 'together'] = true;
       continue;
     }
     if (a === '-h' || a === '--help') {
@@ -141,9 +143,9 @@ if (TASKSET) execFileSync('taskset', ['-a', '-cp', '1', String(process.pid)], { 
 const print = (text: string): void => {
   if (!args.json) process.stdout.write(text);
 };
-const result: Record<string, unknown> = { pairs: PAIRS, secondsPerSlice: SECONDS, connections: CONNECTIONS, taskset: TASKSET };
+const result: Record<string, unknown> = { pairs: PAIRS, secondsPerSlice: SECONDS, connections: CONNECTIONS, together: args.together, taskset: TASKSET };
 try {
-  process.stderr.write(`bench:load — floor server on core 0, load generators on core 1 (taskset ${TASKSET ? 'on' : 'not available'}); ${PAIRS} pairs of ${SECONDS}-s slices, ${CONNECTIONS} connections\n`);
+  process.stderr.write(`bench:load — floor server on core 0, load generators on core 1 (taskset ${TASKSET ? 'on' : 'not available'}); ${PAIRS} pairs of ${SECONDS}-s slices${args.together ? ', both at once' : ''}, ${CONNECTIONS} connections\n`);
   const calls = ['> {"msg":"connect","version":"1","support":["1"]}', '< {"msg":"connected"}'];
   for (let i = 1; i <= 1000; i++) calls.push(`> {"msg":"method","method":"echo","params":["hi"],"id":"${i}"}`, `< {"msg":"result","id":"${i}"}`);
   const many = path.join(dir, 'calls.ddp');
@@ -155,10 +157,14 @@ try {
   const slices: Slice[] = [];
   print('pair | generator | UTC | load avg | calls | calls/s | CPU-s | calls per CPU-s | connections opened\n');
   for (let pair = 1; pair <= PAIRS; pair++) {
-    // A B, then B A: the order alternates so that neither generator always runs first.
+    // A B, then B A: the order alternates so that neither generator always runs first. With
+    // --together both run at the same time, sharing core 1 (and whatever else runs there).
     const order = pair % 2 === 1 ? ['load', 'bench'] : ['bench', 'load'];
-    for (const which of order) {
-      const s = which === 'load' ? await loadSlice(floor.url, many, path.join(dir, `slice-${pair}.json`), pair) : await benchSlice(floor.url, pair);
+    const run = (which: string): Promise<Slice> => (which === 'load' ? loadSlice(floor.url, many, path.join(dir, `slice-${pair}.json`), pair) : benchSlice(floor.url, pair));
+    const pairSlices: Slice[] = [];
+    if (args.together) pairSlices.push(...(await Promise.all(order.map(run))));
+    else for (const which of order) pairSlices.push(await run(which));
+    for (const s of pairSlices) {
       slices.push(s);
       print(`${[pair, s.generator, s.startedAt.slice(11, 19), s.loadAverage.toFixed(2), s.calls, (s.calls / s.wallSeconds).toFixed(0), s.cpuSeconds.toFixed(2), s.callsPerCpuSecond.toFixed(0), s.connectionsOpened].join(' | ')}\n`);
     }

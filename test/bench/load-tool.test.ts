@@ -57,6 +57,18 @@ describe('bench: load (ddp-guard load against the bench generator, in alternatin
     expect([report.min, report.median, report.max]).to.deep.equal([sorted[0], sorted[1], sorted[2]]);
   });
 
+  it('with --together runs the two slices of a pair at the same time', () => {
+    const r = bench(['--pairs', '1', '--seconds', '1', '--connections', '2', '--vus', '0', '--together', '--json']);
+    expect(r.status, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as Report & { together: boolean };
+    expect(report.together).to.equal(true);
+    const [a, b] = report.slices;
+    expect([a!.generator, b!.generator]).to.deep.equal(['ddp-guard load', 'bench generator']);
+    // Started together: the bench generator did not wait for ddp-guard load's slice to end.
+    expect(Math.abs(Date.parse(a!.startedAt) - Date.parse(b!.startedAt))).to.be.below(500);
+    for (const s of report.slices) expect(s.calls).to.be.greaterThan(0);
+  });
+
   it('prints a table with a row per slice and says whether the target is met', () => {
     const r = bench(['--pairs', '1', '--seconds', '0.5', '--connections', '2', '--vus', '0']);
     expect(r.status, r.stderr).to.equal(0);
