@@ -27,7 +27,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hasTaskset, readyPort } from './proc.js';
+import { cpuSeconds, hasTaskset, readyPort } from './proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.join(here, '..', 'cli', 'main.js');
@@ -98,7 +98,7 @@ async function runLoad(url: string, transcript: string, json: string, extra: str
 }
 
 /** One measured slice of one generator. */
-interface Slice { pair: number; generator: 'ddp-guard load' | 'bench generator'; startedAt: string; loadAverage: number; calls: number; cpuSeconds: number; wallSeconds: number; callsPerCpuSecond: number; connectionsOpened: number }
+interface Slice { pair: number; generator: 'ddp-guard load' | 'bench generator'; startedAt: string; loadAverage: number; calls: number; cpuSeconds: number; wallSeconds: number; callsPerCpuSecond: number; connectionsOpened: number; floorCpuSeconds: number | null }
 
 async function loadSlice(url: string, transcript: string, json: string, pair: number): Promise<Slice> {
   const startedAt = new Date().toISOString();
@@ -108,7 +108,7 @@ async function loadSlice(url: string, transcript: string, json: string, pair: nu
   const totals = report.totals as { calls: number };
   const opened = (report.figures as { name: string; count: number }[]).find((f) => f.name === 'connect')?.count ?? 0;
   const cpuSeconds = gen.cpuMs / 1000;
-  return { pair, generator: 'ddp-guard load', startedAt, loadAverage, calls: totals.calls, cpuSeconds, wallSeconds: (report.durationMs as number) / 1000, callsPerCpuSecond: totals.calls / cpuSeconds, connectionsOpened: opened };
+  return { pair, generator: 'ddp-guard load', startedAt, loadAverage, calls: totals.calls, cpuSeconds, wallSeconds: (report.durationMs as number) / 1000, callsPerCpuSecond: totals.calls / cpuSeconds, connectionsOpened: opened, floorCpuSeconds: null };
 }
 
 async function benchSlice(url: string, pair: number): Promise<Slice> {
@@ -117,7 +117,7 @@ async function benchSlice(url: string, pair: number): Promise<Slice> {
   const out = await runPinned('bench generator', [GEN, url, '--seconds', String(SECONDS), '--connections', String(CONNECTIONS)]);
   const r = JSON.parse(out) as { calls: number; cpuMs: number; wallMs: number; connections: number };
   const cpuSeconds = r.cpuMs / 1000;
-  return { pair, generator: 'bench generator', startedAt, loadAverage, calls: r.calls, cpuSeconds, wallSeconds: r.wallMs / 1000, callsPerCpuSecond: r.calls / cpuSeconds, connectionsOpened: r.connections };
+  return { pair, generator: 'bench generator', startedAt, loadAverage, calls: r.calls, cpuSeconds, wallSeconds: r.wallMs / 1000, callsPerCpuSecond: r.calls / cpuSeconds, connectionsOpened: r.connections, floorCpuSeconds: null };
 }
 
 /** The ratio of summed calls over summed CPU-seconds, and the pairs' own ratios. */
@@ -155,7 +155,7 @@ try {
   // every slice, so each one's CPU time includes its own warm-up.
   await runLoad(floor.url, many, path.join(dir, 'warm-up.json'), ['--vus', String(CONNECTIONS), '--duration', '2s']);
   const slices: Slice[] = [];
-  print('pair | generator | UTC | load avg | calls | calls/s | CPU-s | calls per CPU-s | connections opened\n');
+  print('pair | generator | UTC | load avg | calls | calls/s | CPU-s | calls per CPU-s | connections opened | floor µs CPU per call\n');
   for (let pair = 1; pair <= PAIRS; pair++) {
     // A B, then B A: the order alternates so that neither generator always runs first. With
     // --together both run at the same time, sharing core 1 (and whatever else runs there).
@@ -163,10 +163,19 @@ try {
     const run = (which: string): Promise<Slice> => (which === 'load' ? loadSlice(floor.url, many, path.join(dir, `slice-${pair}.json`), pair) : benchSlice(floor.url, pair));
     const pairSlices: Slice[] = [];
     if (args.together) pairSlices.push(...(await Promise.all(order.map(run))));
-    else for (const which of order) pairSlices.push(await run(which));
+    else {
+      for (const which of order) {
+        // The floor's CPU time during the slice (process start included): how much work each
+        // generator's traffic gave the server (not measured when both run at once).
+        const floor0 = cpuSeconds(floor.child.pid!);
+        const slice = await run(which);
+        slice.floorCpuSeconds = cpuSeconds(floor.child.pid!) - floor0;
+        pairSlices.push(slice);
+      }
+    }
     for (const s of pairSlices) {
       slices.push(s);
-      print(`${[pair, s.generator, s.startedAt.slice(11, 19), s.loadAverage.toFixed(2), s.calls, (s.calls / s.wallSeconds).toFixed(0), s.cpuSeconds.toFixed(2), s.callsPerCpuSecond.toFixed(0), s.connectionsOpened].join(' | ')}\n`);
+      print(`${[pair, s.generator, s.startedAt.slice(11, 19), s.loadAverage.toFixed(2), s.calls, (s.calls / s.wallSeconds).toFixed(0), s.cpuSeconds.toFixed(2), s.callsPerCpuSecond.toFixed(0), s.connectionsOpened, s.floorCpuSeconds === null ? '—' : ((s.floorCpuSeconds * 1e6) / s.calls).toFixed(1)].join(' | ')}\n`);
     }
   }
   const summary = summarize(slices);

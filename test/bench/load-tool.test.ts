@@ -10,7 +10,7 @@ import { expect } from 'chai';
 
 const SCRIPT = fileURLToPath(new URL('../../bench/load-tool.js', import.meta.url));
 
-interface Slice { pair: number; generator: string; startedAt: string; loadAverage: number; calls: number; cpuSeconds: number; wallSeconds: number; callsPerCpuSecond: number; connectionsOpened: number }
+interface Slice { pair: number; generator: string; startedAt: string; loadAverage: number; calls: number; cpuSeconds: number; wallSeconds: number; callsPerCpuSecond: number; connectionsOpened: number; floorCpuSeconds: number | null }
 interface Totals { calls: number; cpuSeconds: number; callsPerCpuSecond: number }
 interface Report { pairs: number; connections: number; slices: Slice[]; ddpGuardLoad: Totals; benchGenerator: Totals; ratio: number; pairRatios: number[]; median: number; min: number; max: number; met: boolean }
 
@@ -35,6 +35,8 @@ describe('bench: load (ddp-guard load against the bench generator, in alternatin
       expect(s.cpuSeconds, s.generator).to.be.greaterThan(0);
       expect(s.callsPerCpuSecond).to.be.closeTo(s.calls / s.cpuSeconds, 1e-6);
       expect(Number.isNaN(Date.parse(s.startedAt))).to.equal(false);
+      // The floor's CPU during each slice, from /proc (10-ms ticks: it may read 0 for a short slice).
+      expect(s.floorCpuSeconds).to.be.a('number').and.at.least(0);
     }
     // The bench generator keeps its connections; every iteration of the transcript opens one.
     for (const s of report.slices.filter((x) => x.generator === 'bench generator')) expect(s.connectionsOpened).to.equal(3);
@@ -66,7 +68,10 @@ describe('bench: load (ddp-guard load against the bench generator, in alternatin
     expect([a!.generator, b!.generator]).to.deep.equal(['ddp-guard load', 'bench generator']);
     // Started together: the bench generator did not wait for ddp-guard load's slice to end.
     expect(Math.abs(Date.parse(a!.startedAt) - Date.parse(b!.startedAt))).to.be.below(500);
-    for (const s of report.slices) expect(s.calls).to.be.greaterThan(0);
+    for (const s of report.slices) {
+      expect(s.calls).to.be.greaterThan(0);
+      expect(s.floorCpuSeconds, 'shared by both: not attributed').to.equal(null);
+    }
   });
 
   it('prints a table with a row per slice and says whether the target is met', () => {
