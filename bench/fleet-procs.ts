@@ -92,8 +92,15 @@ export class Generator {
   opened = 0;
   failed = 0;
 
-  constructor(readonly localAddress: string) {
-    this.child = fork(path.join(here, 'fleet-gen.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  /**
+   * `nice`: the generator's CPU priority (`nice -n`, all its threads: node is started through
+   * `nice`); 0 starts it as the other processes.
+   */
+  constructor(readonly localAddress: string, nice = 0) {
+    const script = path.join(here, 'fleet-gen.js');
+    this.child = nice === 0
+      ? fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      : spawn('nice', ['-n', String(nice), process.execPath, script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child.on('message', (m: FromGenerator) => {
       if (m.type === 'progress' || m.type === 'opened') {
         this.opened = m.opened;

@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { cpuOf } from './backends.js';
+import { niceOf } from './proc.js';
 import { Generator, Prober, SharedStore, gcRss, loopStats, portRange, startBaselines, startLoopStats, startServes, widenPortRange, type FleetServer } from './fleet-procs.js';
 import { Rows } from './report.js';
 import type { Protocol } from './load.js';
@@ -27,15 +28,19 @@ export const FLEET_HELP = `Usage: node dist/bench/fleet.js [options]   (npm run 
   --hold <s>          how long they are held with heartbeats at serve's defaults (default 60)
   --probe-rate <n>    plain calls per second on the extra connection (default 100), from a
                       probe process of its own, the same for both kinds of server
+  --generator-nice <n> run the load generators (both kinds of server alike) at this CPU
+                      priority (\`nice -n\`, e.g. 19: they stand in for remote clients, whose
+                      CPU a server machine does not spend); the servers and the probe keep the
+                      normal priority (default 0: all alike)
   --loop-stats        also measure each server's event-loop delay while held (a 10 ms timer in
                       each server: a load of its own, so off by default)
   --json              print every figure as JSON on stdout
   -h, --help          this text`;
 
-interface FleetOptions { idle: number; processes: number; perGenerator: number; holdMs: number; probeRate: number; json: boolean; loopStats: boolean }
+interface FleetOptions { idle: number; processes: number; perGenerator: number; holdMs: number; probeRate: number; json: boolean; loopStats: boolean; generatorNice: number }
 
 function parse(args: readonly string[]): FleetOptions | string {
-  const o: FleetOptions = { idle: 100_000, processes: 0, perGenerator: 16_000, holdMs: 60_000, probeRate: 100, json: false, loopStats: false };
+  const o: FleetOptions = { idle: 100_000, processes: 0, perGenerator: 16_000, holdMs: 60_000, probeRate: 100, json: false, loopStats: false, generatorNice: 0 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const num = (): number => Number(args[++i]);
@@ -47,10 +52,12 @@ function parse(args: readonly string[]): FleetOptions | string {
     else if (a === '--per-generator') o.perGenerator = num();
     else if (a === '--hold') o.holdMs = num() * 1000;
     else if (a === '--probe-rate') o.probeRate = num();
+    else if (a === '--generator-nice') o.generatorNice = num();
     else return `unknown option '${a}'\n\n${FLEET_HELP}`;
   }
   if (o.processes === 0) o.processes = Math.max(5, Math.ceil(o.idle / 18_000));
-  for (const [k, v] of Object.entries(o)) if (typeof v === 'number' && !(Number.isInteger(v) && v > 0)) return `--${k} takes a whole number above 0`;
+  for (const [k, v] of Object.entries(o)) if (k !== 'generatorNice' && typeof v === 'number' && !(Number.isInteger(v) && v > 0)) return `--${k} takes a whole number above 0`;
+  if (!(Number.isInteger(o.generatorNice) && o.generatorNice >= 0 && o.generatorNice <= 19)) return '--generator-nice takes a whole number from 0 to 19';
   return o;
 }
 
@@ -90,6 +97,8 @@ async function openAll(gens: Generator[], plans: FleetTarget[][], protocol: Prot
 
 interface PhaseResult {
   kernelPerConn: number; holdCpu: number; generatorCpu: number; perConn: number; perConnSecondHalf: number; perConnHeld: number;
+  /** Each load generator's nice value, read from /proc while they were held. */
+  generatorNice: number[];
   opened: number; failed: number; held: number; pongs: number; clientPings: number; timedOut: number; openSeconds: number; firstError: string | null;
   /** The probe with none held, then while all are held (the hold's first second is its warm-up). */
   quiet: ProbeResult; busy: ProbeResult;
@@ -114,7 +123,7 @@ async function phase(name: string, phaseNo: number, servers: FleetServer[], prot
   const n = opt.idle;
   const generators = Math.ceil(n / opt.perGenerator);
   const plans = plan(servers.map((s) => s.url), n, generators);
-  const gens = plans.map((_, g) => new Generator(`127.${RUN_OCTET}.${phaseNo}.${g + 2}`));
+  const gens = plans.map((_, g) => new Generator(`127.${RUN_OCTET}.${phaseNo}.${g + 2}`, opt.generatorNice));
   try {
     const probeProtocol = protocol === 'ddp' ? 'ddp' : 'baseline';
     const quiet = await prober.run(servers[0]!.url, probeProtocol, opt.probeRate, QUIET_PROBE_MS);
@@ -133,6 +142,7 @@ async function phase(name: string, phaseNo: number, servers: FleetServer[], prot
     const before = await Promise.all(gens.map((g) => g.count()));
     const cpuBefore = cpuOf(servers.map((s) => s.pid));
     const genCpuBefore = cpuOf(gens.map((g) => g.pid));
+    const generatorNice = gens.map((g) => niceOf(g.pid));
     startLoopStats(servers, opt.loopStats);
     const holdStart = performance.now();
     // Only while every connection is open: the generators answered 'opened' for all of them above.
@@ -153,7 +163,7 @@ async function phase(name: string, phaseNo: number, servers: FleetServer[], prot
     log(`${name}: ${held} of ${n} still open after ${opt.holdMs / 1000} s, ${pongs} heartbeat pongs and ${clientPings} client pings sent (${timedOut} heartbeat timeouts); generators ${generatorCpu.toFixed(2)} cores; RSS ${(sum(start) / 2 ** 20).toFixed(0)} → ${(sum(end) / 2 ** 20).toFixed(0)} → ${(sum(after) / 2 ** 20).toFixed(0)} MiB`);
     const secondHalf = n - Math.floor(n / 2);
     return {
-      kernelPerConn, holdCpu, generatorCpu, perConn: (sum(end) - sum(start)) / n, perConnSecondHalf: (sum(end) - sum(middle)) / secondHalf, perConnHeld: (sum(after) - sum(start)) / n,
+      kernelPerConn, holdCpu, generatorCpu, generatorNice, perConn: (sum(end) - sum(start)) / n, perConnSecondHalf: (sum(end) - sum(middle)) / secondHalf, perConnHeld: (sum(after) - sum(start)) / n,
       opened, failed: a.failed + b.failed, held, pongs, clientPings, timedOut, openSeconds, firstError: a.firstError ?? b.firstError, quiet, busy, loops,
     };
   } finally {
@@ -170,7 +180,7 @@ async function main(): Promise<void> {
   const range = portRange();
   PORTS = [range.low, range.high];
   const ports = range.high - range.low + 1;
-  log(`fleet: ${n} idle connections over ${P} processes of each kind (${Math.ceil(n / P)} each), ${perGen} per load generator; ephemeral ports ${range.low}–${range.high} (${ports} per source address, ${range.writable ? 'writable' : 'not writable'})`);
+  log(`fleet: ${n} idle connections over ${P} processes of each kind (${Math.ceil(n / P)} each), ${perGen} per load generator (nice ${opt.generatorNice}); ephemeral ports ${range.low}–${range.high} (${ports} per source address, ${range.writable ? 'writable' : 'not writable'})`);
   if (perGen > ports - 1000) {
     if (!range.writable) throw new Error(`a load generator needs ${perGen} source ports and the range has ${ports}: lower --per-generator`);
     widenPortRange();
@@ -218,7 +228,7 @@ async function main(): Promise<void> {
   rows.add(scenario, 'seconds to open them all', base.openSeconds, ddp.openSeconds, 'info', null);
   rows.check(scenario, 'connections per GiB of server RSS (after the handshake)', 2 ** 30 / ddp.perConn, 'info', true);
   if (opt.json) {
-    process.stdout.write(`${JSON.stringify({ idle: n, processes: P, perGenerator: perGen, holdMs: opt.holdMs, portRange: range, baseline: base, ddp, rows: rows.list }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ idle: n, processes: P, perGenerator: perGen, generatorNice: opt.generatorNice, holdMs: opt.holdMs, portRange: range, baseline: base, ddp, rows: rows.list }, null, 2)}\n`);
     return;
   }
   process.stdout.write(rows.table());

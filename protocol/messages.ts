@@ -47,3 +47,11 @@ export type ServerMessage =
 
 /** The msg-less greeting Meteor's server sends when a socket opens. Never `msg: 'server_id'`. */
 export const SERVER_ID_GREETING = '{"server_id":"0"}';
+
+/**
+ * The heartbeat messages without an id, exactly as `encode` writes them and as Meteor's client
+ * and server send them (test/server/heartbeat.test.ts checks both): most of what an idle
+ * connection ever sends or receives.
+ */
+export const PING_TEXT = '{"msg":"ping"}';
+export const PONG_TEXT = '{"msg":"pong"}';

@@ -7,7 +7,7 @@
 import { CLOSE_CODES, negotiateVersion, SUPPORTED_DDP_VERSIONS, versionHasHeartbeat } from '../../protocol/constants.js';
 import { decode, encode } from '../../protocol/ejson.js';
 import { catalogueError, PROTOCOL_ERRORS } from '../../protocol/errors.js';
-import { SERVER_ID_GREETING, type ClientMessage, type ConnectMessage, type MethodMessage } from '../../protocol/messages.js';
+import { PING_TEXT, PONG_TEXT, SERVER_ID_GREETING, type ClientMessage, type ConnectMessage, type MethodMessage } from '../../protocol/messages.js';
 import { classifyClientMessage } from '../../protocol/validate.js';
 import type { DdpSocket, SocketHandler } from '../transport/socket.js';
 import type { Caller, LoginState, TrustMemo } from '../calls/caller.js';
@@ -22,10 +22,6 @@ import { randomId } from '../runtime/ids.js';
 import type { ServerCore } from './server-core.js';
 
 type State = 'awaiting-connect' | 'connected' | 'closed';
-
-/** The heartbeat messages without an id, as `encode` writes them (test/server/heartbeat.test.ts checks both). */
-const PING_TEXT = encode({ msg: 'ping' });
-const PONG_TEXT = encode({ msg: 'pong' });
 
 export class Session implements SocketHandler, Caller, ConnectionOwner, SubscriptionOwner, Sweepable {
   private connection_: SessionConnection | null = null;

@@ -44,16 +44,33 @@ function onClose(this: WebSocket, code: number): void {
 }
 
 /**
- * Automatic corking: the first frame of a chunk read from the TCP socket corks it, and the
- * socket is uncorked on the next tick. `ws` parses every frame of a chunk in one synchronous
- * pass and a method that answers synchronously writes its reply inside that pass, so the
- * replies to pipelined calls leave in one `writev` instead of one `write` each. The bytes on
- * the wire are the same; only the number of syscalls drops. The tick runs as soon as the
- * chunk's listeners return, before any promise callback: replies written later (async
- * methods) are not held back. (Node's HTTP server corks its responses the same way.)
+ * Corking while a chunk is being parsed: `ws` parses every frame of a chunk read from the TCP
+ * socket in one synchronous pass, and a method that answers synchronously writes its reply
+ * inside that pass, so the replies to pipelined calls should leave in one `writev` instead of
+ * one `write` each. A write made while more of the chunk is still to be parsed corks the socket,
+ * and it is uncorked on the next tick, which runs as soon as the chunk's listeners return,
+ * before any promise callback. A write with nothing more to parse (the reply to the chunk's last
+ * or only frame, a heartbeat, an async method's reply, a server ping) goes out at once: corking
+ * it would only add a tick, a queued entry and a new write queue per message, garbage that an
+ * idle connection's heartbeats made every 15–30 s. The bytes on the wire are the same either
+ * way. (Node's HTTP server corks its responses the same way.)
  */
 function uncorkAfterChunk(tcp: Socket): void {
   tcp.uncork();
+}
+
+interface ReceiverBytes { _bufferedBytes?: unknown }
+
+/**
+ * Whether `ws`'s receiver holds bytes of the chunk not parsed yet (frames that follow the one
+ * being delivered). `_receiver._bufferedBytes` is a `ws` 8.x internal: without it every write
+ * is corked until the next tick, as all of them were before
+ * (test/server/transport-fragments.test.ts checks that it is there).
+ */
+export function moreToParse(ws: WebSocket): boolean {
+  const receiver = (ws as unknown as { _receiver?: ReceiverBytes | null })._receiver;
+  const pending = receiver?._bufferedBytes;
+  return typeof pending === 'number' ? pending > 0 : true;
 }
 
 class WsDdpSocket implements DdpSocket {
@@ -90,11 +107,6 @@ class WsDdpSocket implements DdpSocket {
   message(data: RawData, isBinary: boolean): void {
     const handler = this.handler;
     if (!handler) return;
-    const tcp = this.tcp;
-    if (tcp.writableCorked === 0) {
-      tcp.cork();
-      process.nextTick(uncorkAfterChunk, tcp);
-    }
     if (isBinary) {
       this.close(CLOSE_CODES.unsupportedData, 'Binary frames are not supported: DDP is text only');
       return;
@@ -124,12 +136,17 @@ class WsDdpSocket implements DdpSocket {
     if (!this.open || frames.length === 0) return;
     const texts = this.framing === 'sockjs' ? [encodeSockJsMessages(frames)] : frames;
     const { perMessageDeflate, maxBufferedBytes } = this.transport.options;
+    const tcp = this.tcp;
+    if (tcp.writableCorked === 0 && moreToParse(this.ws)) {
+      tcp.cork();
+      process.nextTick(uncorkAfterChunk, tcp);
+    }
     if (perMessageDeflate) {
       for (const text of texts) this.ws.send(text);
     } else {
       // One buffer, one write. Without compression ws never queues frames, so writing to the
       // TCP socket directly keeps the order of everything ws itself sends.
-      this.tcp.write(encodeTextFrames(texts));
+      tcp.write(encodeTextFrames(texts));
     }
     if (this.ws.bufferedAmount > maxBufferedBytes) {
       this.close(CLOSE_CODES.slowConsumer, 'Client does not read: buffered output limit exceeded');

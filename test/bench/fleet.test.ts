@@ -25,8 +25,8 @@ describe('bench: fleet and capacity harness', function () {
     expect(r.stderr).to.contain('npm run bench:fleet -- --idle 100000');
   });
 
-  it('fleet: 3 serve processes and 3 raw ws servers hold 150 connections from 3 load generators for 2 s', async () => {
-    const r = await runJson(FLEET, ['--idle', '150', '--processes', '3', '--per-generator', '50', '--hold', '2', '--probe-rate', '50']);
+  it('fleet: 3 serve processes and 3 raw ws servers hold 150 connections from 3 load generators (at nice 19 when asked, for both) for 2 s', async () => {
+    const r = await runJson(FLEET, ['--idle', '150', '--processes', '3', '--per-generator', '50', '--hold', '2', '--probe-rate', '50', '--generator-nice', '19']);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.contain('from 3 load generators');
     expect(r.stderr).to.match(/\(127\.\d+\.2\.2, 127\.\d+\.2\.3, 127\.\d+\.2\.4\)/);
@@ -41,6 +41,8 @@ describe('bench: fleet and capacity harness', function () {
     expect(p99?.baseline).to.be.above(0);
     expect(p99?.ddp).to.be.above(0);
     expect((r.json.ddp as { failed: number }).failed).to.equal(0);
+    expect((r.json.ddp as { generatorNice: number[] }).generatorNice).to.deep.equal([19, 19, 19]);
+    expect((r.json.baseline as { generatorNice: number[] }).generatorNice).to.deep.equal([19, 19, 19]);
   });
 
   it('capacity: one and two serve processes on PostgreSQL + Redis answer guarded calls, and every stream event reaches both processes\' subscribers', async () => {

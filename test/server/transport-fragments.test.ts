@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import WebSocket, { WebSocketServer } from 'ws';
 import { fragmentListOf, recycleFragmentList } from '../../server/transport/fragment-list.js';
+import { moreToParse } from '../../server/transport/websocket.js';
 import { startServer, stopServers } from '../helpers/server.js';
 import { closeClients, RawClient } from '../helpers/raw-client.js';
 
@@ -22,6 +23,7 @@ describe('transport: one ws frame list per connection', () => {
     await new Promise((resolve) => wss.once('listening', resolve));
     const received: string[] = [];
     const sameList: boolean[] = [];
+    const more: boolean[] = [];
     const done = new Promise<void>((resolve) => {
       wss.on('connection', (ws) => {
         const list = fragmentListOf(ws);
@@ -29,6 +31,8 @@ describe('transport: one ws frame list per connection', () => {
         ws.on('message', (data: Buffer) => {
           recycleFragmentList(ws, list!);
           received.push(data.toString());
+          more.push(moreToParse(ws));
+          expect((ws as unknown as { _receiver: { _bufferedBytes: unknown } })._receiver._bufferedBytes, 'ws._receiver._bufferedBytes is a number').to.be.a('number');
           sameList.push((ws as unknown as { _receiver: { _fragments: unknown[] } })._receiver._fragments === list && list!.length === 0);
           if (received.length === 4) resolve();
         });
@@ -48,6 +52,8 @@ describe('transport: one ws frame list per connection', () => {
     await new Promise((resolve) => wss.close(resolve));
     expect(received).to.deep.equal(['{"msg":"ping"}', 'one message in three frames', '{"msg":"pong"}', 'x'.repeat(100_000)]);
     expect(sameList).to.deep.equal([true, true, true, true]);
+    // Nothing follows the last message in its chunk (the ones before may share a chunk).
+    expect(more[3]).to.equal(false);
   });
 
   it('a DDP server answers frame after frame on one connection, fragmented ones included', async () => {

@@ -1,7 +1,9 @@
 /**
  * Automatic corking: replies written while the transport handles one chunk of client frames
  * leave in one write of the TCP socket, byte for byte as they would have left one by one, and a
- * reply written later (an asynchronous method) is not held back.
+ * reply written later (an asynchronous method) is not held back; the reply to a chunk's last
+ * or only frame (a heartbeat's pong, most of an idle connection's traffic) is written at once,
+ * without a cork, a tick and a write queue of its own.
  */
 import { expect } from 'chai';
 import { createServer, type Server as HttpServer } from 'node:http';
@@ -14,6 +16,8 @@ import type { DdpSocket } from '../../server/transport/socket.js';
 
 interface Rig {
   url: string;
+  /** For each `now:x` frame: how many writes reached the socket during its own send() (1: at once, 0: corked until the next tick). */
+  writesDuringSend: number[];
   /** Writes (`_write` + `_writev` calls) made on the server side of the connection so far. */
   writes(): number;
   close(): Promise<void>;
@@ -23,6 +27,7 @@ interface Rig {
 async function rig(): Promise<Rig> {
   const http: HttpServer = createServer();
   let writes = 0;
+  const writesDuringSend: number[] = [];
   const sockets = new Set<Socket>();
   http.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -43,6 +48,11 @@ async function rig(): Promise<Rig> {
     receive(text: string): void {
       const [kind, value] = text.split(':') as [string, string];
       if (kind === 'sync') socket.send([`r${value}`, `u${value}`]);
+      else if (kind === 'now') {
+        const before = writes;
+        socket.send([`n${value}`]);
+        writesDuringSend.push(writes - before);
+      }
       else setTimeout(() => socket.send([`late${value}`]), 20);
     },
     closed(): void {},
@@ -52,6 +62,7 @@ async function rig(): Promise<Rig> {
   const { port } = http.address() as AddressInfo;
   return {
     url: `ws://127.0.0.1:${port}/websocket`,
+    writesDuringSend,
     writes: () => writes,
     close: async () => {
       transport.close();
@@ -118,5 +129,19 @@ describe('transport: replies to a chunk of frames leave in one write', () => {
     expect(client.received).to.deep.equal(['rb', 'ub', 'latea']);
     // The late reply left when it was written, not at some next read (there is none).
     expect(Date.now() - started).to.be.below(1000);
+  });
+
+  it('writes the reply to a chunk\'s only or last frame at once, and corks only while more frames of the chunk wait', async () => {
+    const client = await open(r.url);
+    client.ws.send('now:a');
+    await client.until(1);
+    sendTogether(client.ws, ['now:b', 'now:c', 'now:d']);
+    await client.until(4);
+    expect(client.received).to.deep.equal(['na', 'nb', 'nc', 'nd']);
+    // a: alone, written during its send. b, c: more frames followed in the chunk, so corked (no
+    // write yet); d: the chunk's last frame, its reply joins the corked ones (still no write).
+    // Loopback may split a chunk; the first frame of the second part is then written at once.
+    expect(r.writesDuringSend[0]).to.equal(1);
+    expect(r.writesDuringSend.slice(1).filter((w) => w === 0).length).to.be.at.least(2);
   });
 });

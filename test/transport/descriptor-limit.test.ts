@@ -13,7 +13,8 @@ import { expect } from 'chai';
 import WebSocket from 'ws';
 import { CLI, cleanEnv, killChild } from '../cli/helpers.js';
 import { freePort } from '../helpers/ports.js';
-import { descriptorReserve } from '../../server/transport/descriptor-limit.js';
+import { descriptorReserve, openDescriptorsSync } from '../../server/transport/descriptor-limit.js';
+import { openSync, closeSync, readdirSync } from 'node:fs';
 
 const LIMIT = 150;
 /** dist/server/transport/descriptor-limit.js, next to this compiled test. */
@@ -207,6 +208,19 @@ describe('the open-file limit read and the reserve kept', () => {
       c.once('close', () => resolve(text.trim()));
     });
     expect(out).to.equal('300');
+  });
+
+  it('counts the open descriptors as a listing of /proc/self/fd does (without the listing\'s own), and follows opens and closes', function () {
+    if (process.platform !== 'linux') this.skip();
+    const listed = (): number => readdirSync('/proc/self/fd').length - 1;
+    expect(openDescriptorsSync()).to.equal(listed());
+    const fds = Array.from({ length: 20 }, () => openSync('/dev/null', 'r'));
+    try {
+      expect(openDescriptorsSync()).to.equal(listed());
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
+    expect(openDescriptorsSync()).to.equal(listed());
   });
 
   it('keeps room for workers, the PostgreSQL pool, Redis and 2 % of the limit', () => {

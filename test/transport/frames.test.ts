@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import * as wsModule from 'ws';
 import { encodeTextFrames } from '../../server/transport/frames.js';
+import { encode } from '../../protocol/ejson.js';
+import { PING_TEXT, PONG_TEXT } from '../../protocol/messages.js';
 
 /** ws's own framing of one unmasked text frame, as the reference. */
 function wsFrame(text: string): Buffer {
@@ -27,5 +29,14 @@ describe('transport: text frame encoding', () => {
     const texts = ['{"msg":"result","id":"1","result":0}', '{"msg":"updated","methods":["1"]}', 'x'.repeat(300)];
     const expected = Buffer.concat(texts.map(wsFrame));
     expect(encodeTextFrames(texts).equals(expected)).to.equal(true);
+  });
+
+  it('encodes the heartbeat texts (what encode writes for ping and pong) once, to the same bytes as any other text', () => {
+    expect([PING_TEXT, PONG_TEXT]).to.deep.equal([encode({ msg: 'ping' }), encode({ msg: 'pong' })]);
+    for (const text of [PING_TEXT, PONG_TEXT]) {
+      expect(encodeTextFrames([text]).equals(wsFrame(text))).to.equal(true);
+      expect(encodeTextFrames([text]), 'one buffer for every heartbeat').to.equal(encodeTextFrames([text]));
+    }
+    expect(encodeTextFrames([PING_TEXT, PONG_TEXT]).equals(Buffer.concat([wsFrame(PING_TEXT), wsFrame(PONG_TEXT)]))).to.equal(true);
   });
 });
