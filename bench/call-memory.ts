@@ -21,6 +21,7 @@ import { createServer, silentLogger } from '../server/index.js';
 import { DEFAULTS } from '../server/services/options.js';
 import { isPostgresSpec } from '../server/storage/open.js';
 import { SharedStore } from './fleet-procs.js';
+import { spread } from './report.js';
 
 interface Args { calls: number; rounds: number; db: string | null; json: boolean }
 
@@ -94,11 +95,7 @@ async function run(windowMs: number, args: Args): Promise<RunFigures> {
   }
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
+const median = (xs: readonly number[]): number => spread(xs).median;
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));

@@ -28,6 +28,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, hasTaskset, readyPort } from './proc.js';
+import { spread } from './report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.join(here, '..', 'cli', 'main.js');
@@ -131,10 +132,7 @@ function summarize(slices: readonly Slice[]): { ratio: number; pairRatios: numbe
     const pair = slices.filter((s) => s.pair === p);
     return perCpu('ddp-guard load', pair) / perCpu('bench generator', pair);
   });
-  const sorted = [...pairRatios].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  const median = sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { ratio, pairRatios, median, min: sorted[0]!, max: sorted[sorted.length - 1]!, met: ratio >= 1 };
+  return { ratio, pairRatios, ...spread(pairRatios), met: ratio >= 1 };
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ddp-guard-bench-load-'));

@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { performance } from 'node:perf_hooks';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { PING_TEXT, PONG_TEXT } from '../protocol/messages.js';
 
 export type Protocol = 'ddp' | 'baseline';
 
@@ -14,9 +15,6 @@ export interface CallOptions {
   /** The payload string, already JSON (sent as the single parameter). */
   payloadJson: string;
 }
-
-const PING = '{"msg":"ping"}';
-const PONG = '{"msg":"pong"}';
 
 /**
  * A client-to-server text frame of `text` (FIN, masked, payload under 126 bytes), built once.
@@ -36,8 +34,8 @@ function preparedClientFrame(text: string): Buffer {
   for (let i = 0; i < payload.length; i++) frame[6 + i] = payload[i]! ^ mask[i & 3]!;
   return frame;
 }
-const PING_FRAME = preparedClientFrame(PING);
-const PONG_FRAME = preparedClientFrame(PONG);
+const PING_FRAME = preparedClientFrame(PING_TEXT);
+const PONG_FRAME = preparedClientFrame(PONG_TEXT);
 
 /** One client connection with pipelined calls. */
 export class LoadConnection {
@@ -81,17 +79,17 @@ export class LoadConnection {
   private message(text: string): void {
     this.lastReceived = performance.now();
     // An idle connection receives only heartbeats: answered without parsing (the server's exact frames).
-    if (text === PING) {
-      this.sendPrepared(PONG_FRAME, PONG);
+    if (text === PING_TEXT) {
+      this.sendPrepared(PONG_FRAME, PONG_TEXT);
       LoadConnection.pongs++;
       return;
     }
-    if (text === PONG) return;
+    if (text === PONG_TEXT) return;
     const msg = JSON.parse(text) as Record<string, unknown>;
     if (this.protocol === 'ddp') {
       if (msg.msg === 'connected') this.waiters.get('connected')?.(msg);
       if (msg.msg === 'ping') {
-        this.ws.send(msg.id === undefined ? PONG : JSON.stringify({ msg: 'pong', id: msg.id }));
+        this.ws.send(msg.id === undefined ? PONG_TEXT : JSON.stringify({ msg: 'pong', id: msg.id }));
         LoadConnection.pongs++;
       }
       if (msg.msg !== 'result') return;
@@ -202,7 +200,7 @@ export class LoadConnection {
 
   /** A client heartbeat `ping` (DDP, no id). */
   ping(): void {
-    this.sendPrepared(PING_FRAME, PING);
+    this.sendPrepared(PING_FRAME, PING_TEXT);
     LoadConnection.pings++;
   }
 

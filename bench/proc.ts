@@ -4,11 +4,19 @@ import { openSync, readFileSync, writeSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
+/**
+ * The fields of a /proc `stat` file (`/proc/<pid>/stat` or `/proc/<pid>/task/<tid>/stat`) after
+ * the command name, which may contain spaces: they start after the last ')'. Index 0 is the
+ * state (field 3 in proc(5)), so field n of proc(5) is index n - 3.
+ */
+export function statFields(file: string): string[] {
+  const stat = readFileSync(file, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** User + system CPU seconds used so far by `pid`. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may contain spaces) start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(`/proc/${pid}/stat`);
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return (utime + stime) / TICKS_PER_SECOND;
@@ -16,8 +24,7 @@ export function cpuSeconds(pid: number): number {
 
 /** The nice value (CPU priority) of `pid`'s main thread, from /proc (Linux). */
 export function niceOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  return Number(statFields(`/proc/${pid}/stat`)[16]);
 }
 
 /** Resident set size of `pid`, in bytes. */

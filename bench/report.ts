@@ -3,6 +3,13 @@
  * run, the ratio, the target and whether it is met (a miss says NO), printed as a table or as
  * JSON (`--json`, every figure kept).
  */
+/** The median, lowest and highest of `xs` (not empty). */
+export function spread(xs: readonly number[]): { median: number; min: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return { median: s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2, min: s[0]!, max: s[s.length - 1]! };
+}
+
 export interface Row { scenario: string; metric: string; baseline: number | null; ddp: number; ratio: number | null; target: string; ok: boolean | null }
 
 export class Rows {

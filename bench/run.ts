@@ -84,8 +84,13 @@ async function stopServer(server: Server): Promise<void> {
 
 interface Throughput { callsPerSec: number; callsPerCpuSec: number; p50: number; p90: number; p99: number; calls: number }
 
+/** `n` connections to `server`, opened at once. */
+function connect(server: Server, protocol: Protocol, n: number): Promise<LoadConnection[]> {
+  return Promise.all(Array.from({ length: n }, () => LoadConnection.open(server.url, protocol)));
+}
+
 async function throughput(server: Server, protocol: Protocol, method: string, payloadJson: string, connections: number, inFlight: number, setup?: (c: LoadConnection) => Promise<void>): Promise<Throughput> {
-  const conns = await Promise.all(Array.from({ length: connections }, () => LoadConnection.open(server.url, protocol)));
+  const conns = await connect(server, protocol, connections);
   if (setup) for (const c of conns) await setup(c);
   const latencies: number[] = [];
   const start = performance.now();
@@ -122,7 +127,7 @@ async function gcAndRss(server: Server): Promise<number> {
 async function openIdle(server: Server, protocol: Protocol, n: number): Promise<LoadConnection[]> {
   const conns: LoadConnection[] = [];
   for (let i = 0; i < n; i += 200) {
-    conns.push(...(await Promise.all(Array.from({ length: Math.min(200, n - i) }, () => LoadConnection.open(server.url, protocol)))));
+    conns.push(...(await connect(server, protocol, Math.min(200, n - i))));
   }
   return conns;
 }
@@ -228,18 +233,17 @@ async function main(): Promise<void> {
       const base = await startServer('baseline');
       try {
         const logBefore = shipped.logBytes();
-        const open = (server: Server, protocol: Protocol): Promise<LoadConnection[]> => Promise.all(Array.from({ length: 50 }, () => LoadConnection.open(server.url, protocol)));
-        const trusted = await open(shipped, 'ddp');
+        const trusted = await connect(shipped, 'ddp', 50);
         for (const c of trusted) {
           await login(c);
           await trustSession(c);
         }
         const call = { method: 'echo', payloadJson: SMALL };
         const contenders: Contender[] = [
-          { name: 'baseline', pid: base.pid, connections: await open(base, 'baseline'), call },
+          { name: 'baseline', pid: base.pid, connections: await connect(base, 'baseline', 50), call },
           // The engine as the other rows run it (silent logger, in-memory SQLite), for the shipped/engine ratio.
-          { name: 'engine', pid: ddp.pid, connections: await open(ddp, 'ddp'), call },
-          { name: 'plain', pid: shipped.pid, connections: await open(shipped, 'ddp'), call },
+          { name: 'engine', pid: ddp.pid, connections: await connect(ddp, 'ddp', 50), call },
+          { name: 'plain', pid: shipped.pid, connections: await connect(shipped, 'ddp', 50), call },
           { name: 'guarded', pid: shipped.pid, connections: trusted, call: { method: 'echo.guarded', payloadJson: SMALL } },
         ];
         const figures = await inTurns(contenders, { rounds, sliceMs: 1000, inFlight: 4, warmupRounds: 1 });

@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { statFields } from './proc.js';
 
 /** One thread of a process: its id and nice value. */
 export interface ThreadInfo { tid: number; nice: number }
@@ -23,9 +24,7 @@ export function threadsNamed(pid: number, name: string): ThreadInfo[] {
   for (const tid of tids) {
     try {
       if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() !== name) continue;
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      // Fields after the name (which may hold spaces) start after the last ')'; nice is field 19.
-      const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      const nice = Number(statFields(`/proc/${pid}/task/${tid}/stat`)[16]); // field 19: nice
       found.push({ tid: Number(tid), nice });
     } catch {
       // the thread ended meanwhile

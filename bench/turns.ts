@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { cpuSeconds } from './proc.js';
 import { latencySummary, type CallOptions, type LoadConnection } from './load.js';
+import { spread } from './report.js';
 
 /** One server and the calls sent to it in its turn. */
 export interface Contender {
@@ -73,8 +74,5 @@ export async function inTurns(contenders: readonly Contender[], options: TurnsOp
 
 /** Per-round ratios of `of` to `to` (same rounds): their median, lowest and highest. */
 export function roundRatios(of: TurnsFigures, to: TurnsFigures): { median: number; min: number; max: number } {
-  const ratios = of.perRound.map((v, i) => v / to.perRound[i]!).sort((a, b) => a - b);
-  const mid = ratios.length >> 1;
-  const median = ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
-  return { median, min: ratios[0]!, max: ratios[ratios.length - 1]! };
+  return spread(of.perRound.map((v, i) => v / to.perRound[i]!));
 }

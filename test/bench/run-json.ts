@@ -1,8 +1,9 @@
 /** Runs a bench script with `--json` and returns its exit code, parsed output and stderr. */
 import { spawn } from 'node:child_process';
 
-/** One row of a bench's `--json` output. */
-export interface Row { scenario: string; metric: string; baseline: number | null; ddp: number; ratio: number | null; target: string; ok: boolean | null }
+import type { Row } from '../../bench/report.js';
+
+export type { Row };
 
 export function runJson(script: string, args: string[]): Promise<{ code: number | null; json: { rows: Row[] } & Record<string, unknown>; stderr: string }> {
   return new Promise((resolve, reject) => {
